@@ -1,0 +1,25 @@
+"""What every route resolves first: the open context and the calling actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from roost.auth import LOCAL_ACTOR, Actor
+from roost.services.context import Context
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+def get_actor(request: Request) -> Actor:
+    """The caller. Until users and tokens exist, every caller is the local actor."""
+    del request
+    return LOCAL_ACTOR
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+Caller = Annotated[Actor, Depends(get_actor)]

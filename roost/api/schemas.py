@@ -1,0 +1,162 @@
+"""Request and response bodies of the control plane (pydantic), and their converters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from roost.domain.clock import rfc3339
+from roost.domain.model import Event, Instance
+from roost.domain.states import Health, State
+
+# Free text that every backend stores as given: printable, no control characters.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Tag = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:=/-]*$")
+]
+Version = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+]
+FeatureId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+# Ids are validated by roost itself (400 INVALID_INSTANCE_ID), not by the schema.
+IdText = Annotated[str, StringConstraints(max_length=200)]
+Units = Annotated[int, Field(ge=1, le=10**12)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence and a stable code, sometimes with more fields."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    code: str
+
+
+class InstanceCreate(Strict):
+    app: IdText | None = None
+    version: Version | None = None
+    instance_id: IdText | None = None
+    name: Name | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class InstancePatch(Strict):
+    name: Name | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=64)
+    config: dict[str, Any] | None = Field(
+        default=None, description="JSON merge patch (RFC 7396): null removes a key"
+    )
+
+
+class InstanceOut(BaseModel):
+    instance_id: str
+    name: str
+    app: str
+    version: str
+    ordinal: int
+    state: State
+    error: str | None
+    health: Health
+    health_error: str | None
+    tags: list[str]
+    owner: str | None
+    config: dict[str, Any]
+    created_at: str
+    updated_at: str
+    last_active_at: str | None
+    last_health_check: str | None
+
+    @classmethod
+    def of(cls, instance: Instance) -> InstanceOut:
+        return cls(
+            instance_id=instance.instance_id,
+            name=instance.name,
+            app=instance.app,
+            version=instance.version,
+            ordinal=instance.ordinal,
+            state=instance.state,
+            error=instance.error,
+            health=instance.health,
+            health_error=instance.health_error,
+            tags=list(instance.tags),
+            owner=instance.owner,
+            config=instance.config,
+            created_at=rfc3339(instance.created_at) or "",
+            updated_at=rfc3339(instance.updated_at) or "",
+            last_active_at=rfc3339(instance.last_active_at),
+            last_health_check=rfc3339(instance.last_health_check),
+        )
+
+
+class InstanceList(BaseModel):
+    instances: list[InstanceOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    outcome: str
+    instance_id: str | None
+    app: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        return cls(
+            id=event.pk,
+            at=rfc3339(event.at) or "",
+            actor=event.actor,
+            action=event.action,
+            outcome=event.outcome,
+            instance_id=event.instance_id,
+            app=event.app,
+            details=event.details,
+        )
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+
+
+class UsageConsume(Strict):
+    feature_id: FeatureId
+    units: Units = 1
+
+
+class UsageReset(Strict):
+    feature_id: FeatureId | None = None
+
+
+class UsageOut(BaseModel):
+    instance_id: str
+    feature_id: str
+    consumed: int
+    remaining: int
+    limit: int
+
+
+class UsageList(BaseModel):
+    instance_id: str
+    usage: list[UsageOut]
+
+
+class UsageResetOut(BaseModel):
+    instance_id: str
+    reset: list[str]
+
+
+class HealthOut(BaseModel):
+    status: str
+    mode: str
+    timestamp: int
+    instance_id: str | None = None

@@ -1,0 +1,1 @@
+"""The control plane, JSON under /v1."""

@@ -1,0 +1,35 @@
+"""/v1/events: the audit trail of control-plane changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from roost.api.deps import Caller, Ctx
+from roost.api.errors import ERROR_RESPONSES
+from roost.api.schemas import EventList, EventOut, IdText
+from roost.auth import authorize
+from roost.domain.clock import parse_rfc3339
+from roost.domain.errors import InvalidInput
+from roost.registry.events import list_events
+
+router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
+
+
+@router.get("", response_model=EventList)
+async def events(
+    ctx: Ctx,
+    caller: Caller,
+    instance_id: Annotated[IdText | None, Query()] = None,
+    since: Annotated[str | None, Query(max_length=64, description="RFC 3339 time")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventList:
+    """Events oldest first: from ``since`` on, else the latest ``limit``."""
+    await authorize(caller, "events.read", instance_id)
+    try:
+        since_at = parse_rfc3339(since) if since else None
+    except ValueError:
+        raise InvalidInput(f"invalid since {since!r}: use RFC 3339", code="INVALID_TIME") from None
+    found = await ctx.registry.read(list_events, instance_id=instance_id, since=since_at, limit=limit)
+    return EventList(events=[EventOut.of(e) for e in found])

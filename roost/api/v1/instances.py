@@ -1,0 +1,174 @@
+"""/v1/instances: create, list, get, patch, delete, lifecycle actions, keys, usage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from roost.api.deps import Caller, Ctx
+from roost.api.errors import ERROR_RESPONSES
+from roost.api.schemas import (
+    IdText,
+    InstanceCreate,
+    InstanceList,
+    InstanceOut,
+    InstancePatch,
+    Tag,
+    UsageConsume,
+    UsageList,
+    UsageOut,
+    UsageReset,
+    UsageResetOut,
+    Version,
+)
+from roost.domain.model import InstanceFilter
+from roost.domain.states import Action, State
+from roost.services import instances as use
+from roost.services import keys, usage
+
+router = APIRouter(prefix="/v1/instances", tags=["instances"], responses=ERROR_RESPONSES)
+PEM = "application/x-pem-file"
+
+
+@router.post("", status_code=201, response_model=InstanceOut)
+async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> InstanceOut:
+    """Create an instance of an app (the default app when none is named)."""
+    request = use.CreateRequest(
+        app=body.app,
+        version=body.version,
+        instance_id=body.instance_id,
+        name=body.name,
+        tags=tuple(body.tags),
+        config=body.config,
+    )
+    return InstanceOut.of(await use.create_instance(ctx, caller, request))
+
+
+@router.get("", response_model=InstanceList)
+async def list_instances(
+    ctx: Ctx,
+    caller: Caller,
+    app: Annotated[IdText | None, Query()] = None,
+    version: Annotated[Version | None, Query()] = None,
+    state: Annotated[State | None, Query()] = None,
+    tag: Annotated[list[Tag] | None, Query(description="repeat to require several")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="substring of id or name")] = None,
+    limit: Annotated[int, Query(ge=1, le=use.MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> InstanceList:
+    """Instances in creation order, filtered, one page at a time (``next_cursor``)."""
+    where = InstanceFilter(app=app, version=version, state=state, tags=tuple(tag or ()), q=q)
+    page = await use.list_instances(ctx, caller, where, limit=limit, cursor=cursor)
+    return InstanceList(
+        instances=[InstanceOut.of(i) for i in page.instances], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{instance_id}", response_model=InstanceOut)
+async def get_instance(instance_id: str, ctx: Ctx, caller: Caller) -> InstanceOut:
+    return InstanceOut.of(await use.get_instance(ctx, caller, instance_id))
+
+
+@router.patch("/{instance_id}", response_model=InstanceOut)
+async def patch_instance(
+    instance_id: str, body: InstancePatch, ctx: Ctx, caller: Caller
+) -> InstanceOut:
+    """Change the name, the tags (replaced) or the config (JSON merge patch)."""
+    patch = use.Patch(
+        name=body.name,
+        tags=None if body.tags is None else tuple(body.tags),
+        config=body.config,
+    )
+    return InstanceOut.of(await use.update_instance(ctx, caller, instance_id, patch))
+
+
+@router.delete("/{instance_id}", status_code=204, response_class=Response)
+async def delete_instance(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+    await use.delete_instance(ctx, caller, instance_id)
+    return Response(status_code=204)
+
+
+def _action_route(action: Action) -> None:
+    async def route(instance_id: str, ctx: Ctx, caller: Caller) -> InstanceOut:
+        return InstanceOut.of(await use.act(ctx, caller, instance_id, action))
+
+    route.__name__ = f"{action.value}_instance"
+    router.add_api_route(
+        f"/{{instance_id}}/{action.value}",
+        route,
+        methods=["POST"],
+        response_model=InstanceOut,
+        summary=f"{action.value.capitalize()} an instance",
+    )
+
+
+for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.RESUME):
+    _action_route(_action)
+
+
+@router.post(
+    "/{instance_id}/keys",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {PEM: {"schema": {"type": "string"}}}}},
+)
+async def create_keys(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+    """Give the instance its own RSA 2048 key pair; answers with the public key."""
+    pem = await keys.create_keys(ctx, caller, instance_id)
+    return Response(pem, status_code=201, media_type=PEM)
+
+
+@router.get(
+    "/{instance_id}/public-key",
+    response_class=Response,
+    responses={200: {"content": {PEM: {"schema": {"type": "string"}}}}},
+)
+async def public_key(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+    """The instance's public key as SubjectPublicKeyInfo PEM."""
+    return Response(await keys.public_key(ctx, caller, instance_id), media_type=PEM)
+
+
+@router.post("/{instance_id}/usage", response_model=UsageOut)
+async def consume_usage(
+    instance_id: str, body: UsageConsume, ctx: Ctx, caller: Caller
+) -> UsageOut:
+    """Consume units of a feature's quota; 429 ``QUOTA_EXCEEDED`` past the limit."""
+    instance = await use.get_instance(ctx, caller, instance_id)
+    used = await usage.consume(ctx, caller, instance, body.feature_id, body.units)
+    return UsageOut(
+        instance_id=instance_id,
+        feature_id=used.feature_id,
+        consumed=used.consumed,
+        remaining=used.remaining,
+        limit=used.limit,
+    )
+
+
+@router.get("/{instance_id}/usage", response_model=UsageList)
+async def list_usage(instance_id: str, ctx: Ctx, caller: Caller) -> UsageList:
+    instance = await use.get_instance(ctx, caller, instance_id)
+    return UsageList(
+        instance_id=instance_id,
+        usage=[
+            UsageOut(
+                instance_id=instance_id,
+                feature_id=u.feature_id,
+                consumed=u.consumed,
+                remaining=u.remaining,
+                limit=u.limit,
+            )
+            for u in await usage.usage_of(ctx, caller, instance)
+        ],
+    )
+
+
+@router.post("/{instance_id}/usage/reset", response_model=UsageResetOut)
+async def reset_usage(
+    instance_id: str, ctx: Ctx, caller: Caller, body: UsageReset | None = None
+) -> UsageResetOut:
+    """Reset one feature's consumption (or all): recorded as an event."""
+    feature = body.feature_id if body else None
+    return UsageResetOut(
+        instance_id=instance_id, reset=await usage.reset(ctx, caller, instance_id, feature)
+    )

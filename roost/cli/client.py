@@ -1,0 +1,55 @@
+"""The CLI's HTTP client: JSON in and out, API errors raised as one-line CliErrors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from roost.cli.server import ensure_server
+from roost.settings import Settings
+
+
+class CliError(Exception):
+    """An error the CLI prints as one line before exiting non-zero."""
+
+    def __init__(self, message: str, code: str = "ERROR") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class Client:
+    def __init__(self, settings: Settings, *, on_start: Any = None) -> None:
+        self.settings = settings
+        self._on_start = on_start
+        self._http: httpx.Client | None = None
+
+    def _connect(self) -> httpx.Client:
+        if self._http is None:
+            started = ensure_server(self.settings)
+            if started is not None and self._on_start is not None:
+                self._on_start(started)
+            self._http = httpx.Client(base_url=self.settings.url, timeout=60.0)
+        return self._http
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._connect().request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE") from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                raise CliError(str(body["error"]), str(body.get("code", "ERROR")))
+            except (ValueError, KeyError, TypeError):
+                raise CliError(f"HTTP {response.status_code} from {path}") from None
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        return None if response.status_code == 204 else response.json()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()

@@ -1,0 +1,275 @@
+"""``roost``: every command, as a thin client of the API (DESIGN.md "Surfaces")."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from roost.cli import output
+from roost.cli.client import CliError, Client
+from roost.cli.server import ServerUnavailable, is_healthy, spawn_server, stop_server, wait_until_healthy
+from roost.domain.errors import RoostError
+from roost.home import Home
+from roost.settings import Settings
+
+app = typer.Typer(
+    name="roost",
+    help="Run many isolated instances of an application on one host.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Registry database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+InstanceArg = Annotated[str, typer.Argument(help="Instance id.", show_default=False)]
+
+
+def command(target: typer.Typer = app, name: str | None = None) -> Callable[[F], F]:
+    """Register a command whose errors print as one line and exit 1."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except CliError as exc:
+                output.print_error(exc.message, exc.code)
+            except RoostError as exc:
+                output.print_error(exc.message, exc.code)
+            raise typer.Exit(1)
+
+        target.command(name)(run)
+        return fn
+
+    return decorate
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option(help="Home directory (default: ROOST_HOME, project, XDG).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Server URL (default: ROOST_URL, http://127.0.0.1:8080).")
+    ] = None,
+) -> None:
+    settings = Settings.load(home=home, url=url)
+
+    def started(pid: int) -> None:
+        output.note(f"started roost server for {settings.home} at {settings.url} (pid {pid})")
+
+    ctx.obj = Client(settings, on_start=started)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _client(ctx: typer.Context) -> Client:
+    client: Client = ctx.obj
+    return client
+
+
+def _parse_config(pairs: list[str]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"config must be KEY=VALUE, got {pair!r}", "INVALID_CONFIG")
+        try:
+            config[key] = json.loads(raw)
+        except ValueError:
+            config[key] = raw
+    return config
+
+
+@command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8080,
+    detach: Annotated[bool, typer.Option(help="Run in the background and return.")] = False,
+) -> None:
+    """Run the server: REST API, data plane, dashboard, supervisor, schedulers."""
+    settings = _client(ctx).settings
+    if detach:
+        url = f"http://{host}:{port}"
+        if is_healthy(url):
+            raise CliError(f"a server already answers at {url}", "SERVER_RUNNING")
+        home = Home(settings.home)
+        process = spawn_server(settings, host, port)
+        wait_until_healthy(url, process, home.server_log_file)
+        output.out.print(f"roost server running at {url} (pid {process.pid}, home {settings.home})")
+        return
+    from roost.api.serve import run_server
+
+    run_server(settings, host=host, port=port)
+
+
+@command()
+def shutdown(ctx: typer.Context) -> None:
+    """Stop the background server of this home (its instances keep running)."""
+    pid = stop_server(Home(_client(ctx).settings.home))
+    output.out.print("no roost server runs for this home" if pid is None else f"stopped server (pid {pid})")
+
+
+@command()
+def create(
+    ctx: typer.Context,
+    instance_id: Annotated[
+        str | None, typer.Argument(help="Instance id (default: a new UUID).", show_default=False)
+    ] = None,
+    app_name: Annotated[str | None, typer.Option("--app", help="App (default: the default app).")] = None,
+    version: Annotated[str | None, typer.Option(help="App version.")] = None,
+    name: Annotated[str | None, typer.Option(help="Human-readable name.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", "-c", help="KEY=VALUE (JSON value; repeatable).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an instance."""
+    body: dict[str, Any] = {"tags": tag or [], "config": _parse_config(config or [])}
+    for key, value in (("instance_id", instance_id), ("app", app_name), ("version", version), ("name", name)):
+        if value is not None:
+            body[key] = value
+    created = _client(ctx).json("POST", "/v1/instances", json=body)
+    if as_json:
+        output.print_json(created)
+    else:
+        output.out.print(f"created {created['instance_id']} ({created['app']}, {created['state']})")
+
+
+@command(name="list")
+def list_(
+    ctx: typer.Context,
+    app_name: Annotated[str | None, typer.Option("--app", help="Only this app.")] = None,
+    version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeatable).")] = None,
+    q: Annotated[str | None, typer.Option("--q", help="Substring of id or name.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List instances."""
+    params: list[tuple[str, str]] = [("limit", "1000")]
+    for key, value in (("app", app_name), ("version", version), ("state", state), ("q", q)):
+        if value is not None:
+            params.append((key, value))
+    params += [("tag", t) for t in tag or []]
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = _client(ctx).json("GET", "/v1/instances", params=[*params, *([("cursor", cursor)] if cursor else [])])
+        found += page["instances"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    if as_json:
+        output.print_json(found)
+    elif not found:
+        output.out.print("no instances")
+    else:
+        output.out.print(output.instance_table(found))
+
+
+@command()
+def show(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
+    """Show one instance."""
+    item = _client(ctx).json("GET", f"/v1/instances/{instance_id}")
+    if as_json:
+        output.print_json(item)
+    else:
+        output.out.print(output.instance_detail(item))
+
+
+@command()
+def rm(
+    ctx: typer.Context,
+    instance_id: InstanceArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an instance and everything it owns."""
+    if not yes and not typer.confirm(f"delete instance {instance_id}?", default=False):
+        raise CliError("not deleted", "ABORTED")
+    _client(ctx).request("DELETE", f"/v1/instances/{instance_id}")
+    output.out.print(f"deleted {instance_id}")
+
+
+def _action(action: str, help_text: str) -> None:
+    def run(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
+        item = _client(ctx).json("POST", f"/v1/instances/{instance_id}/{action}")
+        if as_json:
+            output.print_json(item)
+        else:
+            output.out.print(f"{instance_id}: {item['state']}")
+
+    run.__doc__ = help_text
+    run.__name__ = action
+    command(name=action)(run)
+
+
+for _name, _help in (
+    ("start", "Start an instance."),
+    ("stop", "Stop an instance."),
+    ("restart", "Restart an instance."),
+    ("pause", "Pause (freeze) an instance."),
+    ("resume", "Resume a paused instance."),
+):
+    _action(_name, _help)
+
+
+@command()
+def events(
+    ctx: typer.Context,
+    instance: Annotated[str | None, typer.Option("--instance", "-i", help="Only this instance.")] = None,
+    since: Annotated[str | None, typer.Option(help="RFC 3339 time.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.", min=1, max=1000)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the audit trail of control-plane changes."""
+    params: dict[str, Any] = {"limit": limit}
+    if instance:
+        params["instance_id"] = instance
+    if since:
+        params["since"] = since
+    found = _client(ctx).json("GET", "/v1/events", params=params)["events"]
+    if as_json:
+        output.print_json(found)
+    elif not found:
+        output.out.print("no events")
+    else:
+        output.out.print(output.event_table(found))
+
+
+@command(target=db_app, name="upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending registry migrations (roost serve also does this at start)."""
+    from roost.registry.database import Registry
+
+    settings = _client(ctx).settings
+
+    async def upgrade() -> None:
+        registry = Registry(settings.database_url)
+        try:
+            await registry.open()
+        finally:
+            await registry.close()
+
+    asyncio.run(upgrade())
+    output.out.print(f"registry is up to date ({settings.database_url.split('://')[0]})")
+
+
+def main() -> None:
+    try:
+        app()
+    except ServerUnavailable as exc:  # raised before a command's own handler could run
+        output.print_error(exc.message, exc.code)
+        raise SystemExit(1) from None

@@ -1,0 +1,89 @@
+"""What the CLI prints: Rich tables for people, JSON for scripts, one line per error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STATE_STYLES = {
+    "active": "green",
+    "inactive": "dim",
+    "paused": "yellow",
+    "error": "red",
+    "pending": "cyan",
+    "migrating": "cyan",
+    "deleting": "magenta",
+}
+
+
+def print_json(data: Any) -> None:
+    out.print_json(json.dumps(data))
+
+
+def print_error(message: str, code: str) -> None:
+    err.print(f"error: {message} ({code})", markup=False)
+
+
+def note(message: str) -> None:
+    err.print(message, markup=False, style="dim")
+
+
+def _state(state: str) -> str:
+    style = STATE_STYLES.get(state, "")
+    return f"[{style}]{state}[/{style}]" if style else state
+
+
+def instance_table(instances: Iterable[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("ID", "NAME", "APP", "VERSION", "ORD", "STATE", "HEALTH", "TAGS"):
+        table.add_column(column, overflow="fold")
+    for item in instances:
+        table.add_row(
+            item["instance_id"],
+            item["name"],
+            item["app"],
+            item["version"],
+            str(item["ordinal"]),
+            _state(item["state"]),
+            item["health"],
+            ",".join(item["tags"]),
+        )
+    return table
+
+
+def instance_detail(item: dict[str, Any]) -> Table:
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in item.items():
+        if key == "state":
+            shown = _state(value)
+        elif isinstance(value, dict | list):
+            shown = json.dumps(value) if value else "-"
+        else:
+            shown = "-" if value is None else str(value)
+        table.add_row(key, shown)
+    return table
+
+
+def event_table(events: Iterable[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("AT", "ACTOR", "ACTION", "INSTANCE", "OUTCOME", "DETAILS"):
+        table.add_column(column, overflow="fold")
+    for item in events:
+        table.add_row(
+            item["at"],
+            item["actor"],
+            item["action"],
+            item["instance_id"] or "-",
+            item["outcome"],
+            json.dumps(item["details"]) if item["details"] else "",
+        )
+    return table

@@ -1,0 +1,56 @@
+"""Every error roost reports: a sentence, an UPPER_SNAKE code, an HTTP status, extra fields.
+
+The API turns these into ``{"error": ..., "code": ..., **extra}``; the CLI prints one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RoostError(Exception):
+    """Base of every error that has a stable code and an HTTP status."""
+
+    status: int = 400
+    code: str = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, **self.extra}
+
+
+class InvalidInput(RoostError):
+    status = 400
+    code = "INVALID_INPUT"
+
+
+class Forbidden(RoostError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(RoostError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class Conflict(RoostError):
+    status = 409
+    code = "CONFLICT"
+
+
+class QuotaExceeded(RoostError):
+    status = 429
+    code = "QUOTA_EXCEEDED"
+
+
+def instance_not_found(instance_id: str) -> NotFound:
+    return NotFound(
+        f"instance {instance_id!r} not found", code="INSTANCE_NOT_FOUND", instance_id=instance_id
+    )

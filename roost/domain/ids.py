@@ -1,0 +1,60 @@
+"""Instance and app identifiers: validated here, and only here.
+
+An id is safe in paths, systemd unit names, compose project names and cache key
+encodings: lowercase letters, digits, ``_`` and ``-``, starting with a letter or digit,
+at most 63 characters. An id that is a plain integer N (no leading zeros) names
+ordinal N of its app, as seed 004's ``instance N`` does.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from roost.domain.errors import InvalidInput
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_ID_RE = re.compile(ID_PATTERN)
+_INTEGER_RE = re.compile(r"^(0|[1-9][0-9]*)$")
+MAX_ORDINAL = 2**31 - 1
+
+
+def validate_instance_id(value: str) -> str:
+    """Return ``value`` if it is a valid instance id, else raise ``INVALID_INSTANCE_ID``."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise InvalidInput(
+            f"invalid instance id {value!r}: use 1-63 lowercase letters, digits, '_' or '-',"
+            " starting with a letter or digit",
+            code="INVALID_INSTANCE_ID",
+        )
+    ordinal = ordinal_of_id(value)
+    if ordinal is not None and ordinal > MAX_ORDINAL:
+        raise InvalidInput(
+            f"invalid instance id {value!r}: a numeric id is an ordinal and must be at most"
+            f" {MAX_ORDINAL}",
+            code="INVALID_INSTANCE_ID",
+        )
+    return value
+
+
+def validate_app_name(value: str, *, code: str = "INVALID_APP_NAME") -> str:
+    """App names follow the instance id rule, so ``<app>-<id>`` stays a safe project name."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise InvalidInput(
+            f"invalid app name {value!r}: use 1-63 lowercase letters, digits, '_' or '-',"
+            " starting with a letter or digit",
+            code=code,
+        )
+    return value
+
+
+def new_instance_id() -> str:
+    """A fresh UUID4 in its canonical lowercase form (which matches ``ID_PATTERN``)."""
+    return str(uuid.uuid4())
+
+
+def ordinal_of_id(instance_id: str) -> int | None:
+    """The ordinal an integer id asks for, or None for any other id."""
+    if _INTEGER_RE.match(instance_id):
+        return int(instance_id)
+    return None

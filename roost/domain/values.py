@@ -1,0 +1,57 @@
+"""Checks on user-supplied values that every storage backend can keep as given."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from roost.domain.errors import InvalidInput
+
+MAX_JSON_DEPTH = 32
+
+
+def check_json_value(value: Any, *, field: str, depth: int = 0) -> None:
+    """Refuse what JSON or PostgreSQL cannot store faithfully: NaN, infinities, NUL."""
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidInput(f"{field} is nested too deeply", code="VALIDATION_ERROR")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{field} holds a non-finite number", code="VALIDATION_ERROR")
+    if isinstance(value, str):
+        check_text(value, field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, field=field)
+            check_json_value(item, field=field, depth=depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_value(item, field=field, depth=depth + 1)
+
+
+def check_text(value: str, *, field: str) -> None:
+    if "\x00" in value:
+        raise InvalidInput(f"{field} contains a NUL character", code="VALIDATION_ERROR")
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396 JSON merge patch: objects merge recursively, ``null`` removes a key."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def lookup_dotted(mapping: dict[str, Any], dotted: str) -> Any:
+    """``config["quotas.x"]`` or ``config["quotas"]["x"]``: the flat key wins."""
+    if dotted in mapping:
+        return mapping[dotted]
+    node: Any = mapping
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node

@@ -1,0 +1,91 @@
+"""The home directory on disk: its folders, its key file and the one-server lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from roost.domain.errors import Conflict
+
+SUBDIRS = ("instances", "backups", "logs")
+
+
+class Home:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fd: int | None = None
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.path / "secret.key"
+
+    @property
+    def server_lock_file(self) -> Path:
+        return self.path / "serve.lock"
+
+    @property
+    def server_log_file(self) -> Path:
+        return self.path / "logs" / "serve.log"
+
+    def ensure(self) -> None:
+        """Create the home and its folders on first use (mode 0700: it holds secrets)."""
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name in SUBDIRS:
+            (self.path / name).mkdir(exist_ok=True)
+
+    def secret_key(self) -> bytes:
+        """The home's Fernet key, created with mode 0600 the first time it is asked for."""
+        self.ensure()
+        try:
+            fd = os.open(self.secret_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self.secret_key_file.read_bytes().strip()
+        key = Fernet.generate_key()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+        return key
+
+    def acquire_server_lock(self, description: str) -> None:
+        """Hold the home's server lock until the process ends, or refuse with 409."""
+        self.ensure()
+        fd = os.open(self.server_lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise Conflict(
+                f"another roost server already runs for home {self.path} ({holder})",
+                code="SERVER_RUNNING",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} {description}".encode())
+        self._lock_fd = fd
+
+    def release_server_lock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def server_pid(self) -> int | None:
+        """The pid of the server holding the lock, or None when no server holds it."""
+        try:
+            fd = os.open(self.server_lock_file, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                words = os.read(fd, 200).decode(errors="replace").split()
+                return int(words[1]) if len(words) > 1 and words[1].isdigit() else None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)

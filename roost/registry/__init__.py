@@ -1,0 +1,1 @@
+"""The registry: SQLAlchemy tables, the engine, migrations and the queries over them."""

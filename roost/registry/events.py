@@ -1,0 +1,63 @@
+"""The events table: who changed what, when, and how it went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from roost.domain.clock import utcnow
+from roost.domain.model import Event
+from roost.registry.tables import events
+
+
+def record_event(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    instance_id: str | None = None,
+    app: str | None = None,
+    outcome: str = "ok",
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(events).values(
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            instance_id=instance_id,
+            app=app,
+            outcome=outcome,
+            details=details or {},
+        )
+    )
+
+
+def list_events(
+    conn: Connection, *, instance_id: str | None, since: datetime | None, limit: int
+) -> list[Event]:
+    """Events in the order they happened: from ``since`` on, or else the latest ``limit``."""
+    query = select(events)
+    if instance_id is not None:
+        query = query.where(events.c.instance_id == instance_id)
+    if since is not None:
+        query = query.where(events.c.at >= since).order_by(events.c.pk).limit(limit)
+        rows = list(conn.execute(query))
+    else:
+        rows = list(conn.execute(query.order_by(events.c.pk.desc()).limit(limit)))
+        rows.reverse()
+    return [
+        Event(
+            pk=row.pk,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            outcome=row.outcome,
+            instance_id=row.instance_id,
+            app=row.app,
+            details=row.details,
+        )
+        for row in rows
+    ]

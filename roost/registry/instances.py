@@ -1,0 +1,202 @@
+"""Queries over ``instances`` and ``instance_tags``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from roost.domain.model import Instance, InstanceFilter, NewInstance
+from roost.domain.states import Health, State
+from roost.registry.tables import apps, instance_tags, instances
+
+_IN_CHUNK = 1000  # SQLite caps the bound parameters of one statement
+_COLUMNS = (*instances.c, apps.c.name.label("app_name"))
+
+
+def _base_query() -> Select[Any]:
+    return select(*_COLUMNS).join(apps, apps.c.pk == instances.c.app_pk)
+
+
+def _instance(row: Row[Any], tags: Sequence[str]) -> Instance:
+    return Instance(
+        pk=row.pk,
+        instance_id=row.instance_id,
+        app=row.app_name,
+        app_pk=row.app_pk,
+        version=row.version,
+        name=row.name,
+        ordinal=row.ordinal,
+        state=State(row.state),
+        previous_state=State(row.previous_state) if row.previous_state else None,
+        error=row.error,
+        health=Health(row.health),
+        health_error=row.health_error,
+        owner=row.owner,
+        config=row.config,
+        tags=tuple(sorted(tags)),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_active_at=row.last_active_at,
+        last_health_check=row.last_health_check,
+    )
+
+
+def _with_tags(conn: Connection, rows: Sequence[Row[Any]]) -> list[Instance]:
+    if not rows:
+        return []
+    tags: dict[int, list[str]] = defaultdict(list)
+    pks = [row.pk for row in rows]
+    for start in range(0, len(pks), _IN_CHUNK):
+        chunk = pks[start : start + _IN_CHUNK]
+        query = select(instance_tags.c.instance_pk, instance_tags.c.tag)
+        for pk, tag in conn.execute(query.where(instance_tags.c.instance_pk.in_(chunk))):
+            tags[pk].append(tag)
+    return [_instance(row, tags[row.pk]) for row in rows]
+
+
+def insert_instance(conn: Connection, new: NewInstance) -> int:
+    pk = conn.execute(
+        insert(instances).values(
+            instance_id=new.instance_id,
+            app_pk=new.app_pk,
+            version=new.version,
+            name=new.name,
+            ordinal=new.ordinal,
+            state=new.state.value,
+            health=Health.UNKNOWN.value,
+            owner=new.owner,
+            config=new.config,
+            created_at=new.created_at,
+            updated_at=new.created_at,
+        )
+    ).inserted_primary_key
+    assert pk is not None
+    if new.tags:
+        conn.execute(insert(instance_tags), [{"instance_pk": pk[0], "tag": t} for t in new.tags])
+    return int(pk[0])
+
+
+def get_instance(conn: Connection, instance_id: str, *, for_update: bool = False) -> Instance | None:
+    """The instance, or None; ``for_update`` locks its row (PostgreSQL) for a read-modify-write."""
+    query = _base_query().where(instances.c.instance_id == instance_id)
+    if for_update:
+        query = query.with_for_update(of=instances)
+    row = conn.execute(query).first()
+    return None if row is None else _with_tags(conn, [row])[0]
+
+
+def instance_exists(conn: Connection, instance_id: str) -> bool:
+    query = select(instances.c.pk).where(instances.c.instance_id == instance_id)
+    return conn.execute(query).first() is not None
+
+
+def list_instances(
+    conn: Connection, where: InstanceFilter, *, after_pk: int, limit: int
+) -> list[Instance]:
+    """One page in creation order: instances after ``after_pk`` that match ``where``."""
+    query = _base_query().where(instances.c.pk > after_pk)
+    if where.app is not None:
+        query = query.where(apps.c.name == where.app)
+    if where.version is not None:
+        query = query.where(instances.c.version == where.version)
+    if where.state is not None:
+        query = query.where(instances.c.state == where.state.value)
+    for tag in where.tags:
+        query = query.where(
+            exists().where(
+                and_(instance_tags.c.instance_pk == instances.c.pk, instance_tags.c.tag == tag)
+            )
+        )
+    if where.q:
+        pattern = "%" + where.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                instances.c.instance_id.like(pattern, escape="\\"),
+                instances.c.name.like(pattern, escape="\\"),
+            )
+        )
+    rows = list(conn.execute(query.order_by(instances.c.pk).limit(limit)))
+    return _with_tags(conn, rows)
+
+
+def instances_of_app(conn: Connection, app_pk: int) -> list[Instance]:
+    """Every instance of an app, oldest first (creation time, then id)."""
+    return _oldest_first(conn, _base_query().where(instances.c.app_pk == app_pk))
+
+
+def all_instances(conn: Connection) -> list[Instance]:
+    return _oldest_first(conn, _base_query())
+
+
+def _oldest_first(conn: Connection, query: Select[Any]) -> list[Instance]:
+    rows = list(conn.execute(query.order_by(instances.c.created_at, instances.c.instance_id)))
+    return _with_tags(conn, rows)
+
+
+def ordinals_of_app(conn: Connection, app_pk: int) -> list[int]:
+    query = select(instances.c.ordinal).where(instances.c.app_pk == app_pk)
+    return [row.ordinal for row in conn.execute(query)]
+
+
+def holder_of_ordinal(conn: Connection, app_pk: int, ordinal: int) -> str | None:
+    query = select(instances.c.instance_id).where(
+        instances.c.app_pk == app_pk, instances.c.ordinal == ordinal
+    )
+    row = conn.execute(query).first()
+    return None if row is None else str(row.instance_id)
+
+
+def update_instance(conn: Connection, pk: int, *, at: datetime, **values: Any) -> None:
+    conn.execute(update(instances).where(instances.c.pk == pk).values(updated_at=at, **values))
+
+
+def compare_and_set_state(
+    conn: Connection,
+    pk: int,
+    *,
+    expected: State,
+    new: State,
+    at: datetime,
+    error: str | None = None,
+    previous: State | None = None,
+) -> bool:
+    """Move ``pk`` from ``expected`` to ``new``; False when someone moved it first."""
+    result = conn.execute(
+        update(instances)
+        .where(instances.c.pk == pk, instances.c.state == expected.value)
+        .values(
+            state=new.value,
+            error=error,
+            previous_state=previous.value if previous else None,
+            updated_at=at,
+        )
+    )
+    return result.rowcount == 1
+
+
+def replace_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+    conn.execute(delete(instance_tags).where(instance_tags.c.instance_pk == pk))
+    rows = [{"instance_pk": pk, "tag": tag} for tag in sorted(set(tags))]
+    if rows:
+        conn.execute(insert(instance_tags), rows)
+
+
+def delete_instance(conn: Connection, pk: int) -> None:
+    """Tags, usage and keys go with it (ON DELETE CASCADE; SQLite runs with foreign_keys=ON)."""
+    conn.execute(delete(instances).where(instances.c.pk == pk))
+

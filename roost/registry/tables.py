@@ -1,0 +1,138 @@
+"""The registry's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Alembic migrations under ``migrations/`` create these; a test checks that the
+migrated schema and this metadata agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC everywhere, returned as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("version", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(63), nullable=False, unique=True),
+    Column("app_pk", Integer, ForeignKey("apps.pk"), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("previous_state", String(16), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("health", String(16), nullable=False),
+    Column("health_error", Text, nullable=True),
+    Column("owner", String(64), nullable=True),
+    Column("config", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_active_at", UTCDateTime, nullable=True),
+    Column("last_health_check", UTCDateTime, nullable=True),
+    UniqueConstraint("app_pk", "ordinal"),
+    Index(None, "app_pk", "version"),
+    Index(None, "state"),
+)
+
+instance_tags = Table(
+    "instance_tags",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag", String(64), primary_key=True),
+    Index(None, "tag", "instance_pk"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("instance_id", String(63), nullable=True, index=True),
+    Column("app", String(63), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("feature_id", String(128), primary_key=True),
+    Column("consumed", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+instance_keys = Table(
+    "instance_keys",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("public_pem", Text, nullable=False),
+    Column("private_encrypted", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,66 @@
+"""Apps as instances see them: found by name, cached, created bare when roost may."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from roost.domain.errors import NotFound
+from roost.domain.ids import validate_app_name
+from roost.domain.model import App
+from roost.registry import apps as q
+from roost.registry.database import Registry
+
+DEFAULT_APP = "default"
+DEFAULT_VERSION = "1.0.0"
+
+
+class AppCatalog:
+    """Apps change rarely and are read on every create: keep them in memory."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._by_name: dict[str, App] = {}
+
+    async def find(self, name: str) -> App | None:
+        app = self._by_name.get(name)
+        if app is None:
+            app = await self._registry.read(q.get_app, name)
+            if app is not None:
+                self._by_name[name] = app
+        return app
+
+    async def get(self, name: str) -> App:
+        app = await self.find(name)
+        if app is None:
+            raise NotFound(f"app {name!r} not found", code="APP_NOT_FOUND", app=name)
+        return app
+
+    async def ensure_bare(self, name: str, version: str = DEFAULT_VERSION) -> App:
+        """The app called ``name``, created bare (no services) if it does not exist."""
+        validate_app_name(name)
+        app = await self.find(name)
+        if app is not None:
+            return app
+        try:
+            app = await self._registry.write(q.insert_app, name, version, {})
+        except IntegrityError:  # created concurrently: take the winner's
+            return await self.get(name)
+        self._by_name[name] = app
+        return app
+
+    async def for_new_instance(self, name: str | None) -> App:
+        """The app a create names; without a name, the default app (bare ``default``)."""
+        if name is None:
+            return await self.ensure_bare(DEFAULT_APP)
+        validate_app_name(name)
+        return await self.get(name)
+
+    async def get_by_pk(self, pk: int) -> App:
+        for app in self._by_name.values():
+            if app.pk == pk:
+                return app
+        app = await self._registry.read(q.get_app_by_pk, pk)
+        if app is None:
+            raise NotFound(f"app #{pk} not found", code="APP_NOT_FOUND")
+        self._by_name[app.name] = app
+        return app

@@ -1,0 +1,303 @@
+"""Instance use cases: create, read, list, update, act on the lifecycle, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from roost.auth import Actor, authorize
+from roost.domain.clock import utcnow
+from roost.domain.errors import Conflict, InvalidInput, instance_not_found
+from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
+from roost.domain.model import App, Instance, InstanceFilter, NewInstance
+from roost.domain.states import Action, Health, State, is_noop, transition
+from roost.domain.values import check_json_value, merge_patch
+from roost.keys import KeyPair
+from roost.registry import instances as q
+from roost.registry import keys as key_store
+from roost.registry.events import record_event
+from roost.services.context import Context
+
+CREATE_ATTEMPTS = 8
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    app: str | None = None
+    version: str | None = None
+    instance_id: str | None = None
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    instances: list[Instance]
+    next_cursor: str | None
+
+
+def initial_state(app: App) -> State:
+    """Bare apps are active at once; apps with services install first (DESIGN.md)."""
+    return State.ACTIVE if app.bare else State.PENDING
+
+
+async def create_instance(
+    ctx: Context,
+    actor: Actor,
+    request: CreateRequest,
+    *,
+    key_pair: KeyPair | None = None,
+    event_action: str = "instance.create",
+) -> Instance:
+    """Create an instance; with ``key_pair``, its keys are stored in the same transaction."""
+    instance_id = request.instance_id
+    if instance_id is not None:
+        validate_instance_id(instance_id)
+    await authorize(actor, "instance.create", instance_id)
+    check_json_value(request.config, field="config")
+    app = await ctx.apps.for_new_instance(request.app)
+    wanted_ordinal = None if instance_id is None else ordinal_of_id(instance_id)
+    private_encrypted = None if key_pair is None else ctx.box.encrypt(key_pair.private_pem)
+
+    for _ in range(CREATE_ATTEMPTS):
+        current_id = instance_id or new_instance_id()
+        book = await ctx.ordinals.book(app.pk)
+        if wanted_ordinal is None:
+            ordinal = book.take_smallest_free()
+        elif not book.take(wanted_ordinal):
+            await _refuse_taken(ctx, app, current_id, wanted_ordinal)
+            ctx.ordinals.forget(app.pk)  # the book was stale: the registry has it free
+            continue
+        else:
+            ordinal = wanted_ordinal
+        new = NewInstance(
+            instance_id=current_id,
+            app_pk=app.pk,
+            version=request.version or app.version,
+            name=request.name or current_id,
+            ordinal=ordinal,
+            state=initial_state(app),
+            config=request.config,
+            tags=tuple(sorted(set(request.tags))),
+            owner=actor.name,
+            created_at=utcnow(),
+        )
+
+        def insert(conn: Connection, new: NewInstance = new) -> int:
+            pk = q.insert_instance(conn, new)
+            if key_pair is not None and private_encrypted is not None:
+                key_store.insert_keys(conn, pk, key_pair.public_pem, private_encrypted)
+            record_event(
+                conn,
+                actor=actor.name,
+                action=event_action,
+                instance_id=new.instance_id,
+                app=app.name,
+                details={"version": new.version, "ordinal": new.ordinal, "state": new.state},
+            )
+            return pk
+
+        try:
+            pk = await ctx.registry.write(insert)
+        except IntegrityError:
+            book.release(ordinal)
+            await _refuse_taken(ctx, app, current_id, wanted_ordinal)
+            ctx.ordinals.forget(app.pk)
+            continue
+        except BaseException:
+            book.release(ordinal)
+            raise
+        return _created(pk, new, app)
+    raise Conflict(
+        "could not create the instance: too many concurrent conflicts, try again",
+        code="CREATE_CONFLICT",
+    )
+
+
+async def _refuse_taken(ctx: Context, app: App, instance_id: str, ordinal: int | None) -> None:
+    """After a lost race, raise the error that explains it (or return to retry)."""
+    if await ctx.registry.read(q.instance_exists, instance_id):
+        raise Conflict(
+            f"instance {instance_id!r} already exists",
+            code="INSTANCE_EXISTS",
+            instance_id=instance_id,
+        )
+    if ordinal is None:
+        return
+    holder = await ctx.registry.read(q.holder_of_ordinal, app.pk, ordinal)
+    if holder is not None:
+        raise Conflict(
+            f"ordinal {ordinal} of app {app.name!r} is taken by instance {holder!r}",
+            code="ORDINAL_TAKEN",
+            ordinal=ordinal,
+            holder=holder,
+        )
+
+
+def _created(pk: int, new: NewInstance, app: App) -> Instance:
+    return Instance(
+        pk=pk,
+        instance_id=new.instance_id,
+        app=app.name,
+        app_pk=app.pk,
+        version=new.version,
+        name=new.name,
+        ordinal=new.ordinal,
+        state=new.state,
+        health=Health.UNKNOWN,
+        config=new.config,
+        tags=new.tags,
+        owner=new.owner,
+        created_at=new.created_at,
+        updated_at=new.created_at,
+    )
+
+
+async def get_instance(ctx: Context, actor: Actor, instance_id: str) -> Instance:
+    validate_instance_id(instance_id)
+    await authorize(actor, "instance.read", instance_id)
+    instance = await ctx.registry.read(q.get_instance, instance_id)
+    if instance is None:
+        raise instance_not_found(instance_id)
+    return instance
+
+
+def encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"i:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "i" or not value.isdigit():
+            raise ValueError(cursor)
+        return int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise InvalidInput(f"invalid cursor {cursor!r}", code="INVALID_CURSOR") from None
+
+
+async def list_instances(
+    ctx: Context, actor: Actor, where: InstanceFilter, *, limit: int, cursor: str | None
+) -> Page:
+    await authorize(actor, "instance.list")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", code="INVALID_LIMIT")
+    after = decode_cursor(cursor) if cursor else 0
+    rows = await ctx.registry.read(q.list_instances, where, after_pk=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].pk) if more else None)
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str | None = None
+    tags: tuple[str, ...] | None = None
+    config: dict[str, Any] | None = None
+
+
+async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: Patch) -> Instance:
+    """Rename, retag, or merge-patch the config (RFC 7396: ``null`` removes a key)."""
+    validate_instance_id(instance_id)
+    await authorize(actor, "instance.update", instance_id)
+    if patch.config is not None:
+        check_json_value(patch.config, field="config")
+
+    def apply(conn: Connection) -> Instance:
+        instance = _locked(conn, instance_id)
+        values: dict[str, Any] = {}
+        changed: list[str] = []
+        if patch.name is not None and patch.name != instance.name:
+            values["name"] = patch.name
+            changed.append("name")
+        if patch.config is not None:
+            config = merge_patch(instance.config, patch.config)
+            if config != instance.config:
+                values["config"] = config
+                changed.append("config")
+        tags = instance.tags
+        if patch.tags is not None and tuple(sorted(set(patch.tags))) != instance.tags:
+            tags = tuple(sorted(set(patch.tags)))
+            q.replace_tags(conn, instance.pk, tags)
+            changed.append("tags")
+        if not changed:
+            return instance
+        now = utcnow()
+        q.update_instance(conn, instance.pk, at=now, **values)
+        record_event(
+            conn,
+            actor=actor.name,
+            action="instance.update",
+            instance_id=instance_id,
+            app=instance.app,
+            details={"changed": changed},
+        )
+        return replace(instance, tags=tags, updated_at=now, **values)
+
+    return await ctx.registry.write(apply)
+
+
+def _locked(conn: Connection, instance_id: str) -> Instance:
+    instance = q.get_instance(conn, instance_id, for_update=True)
+    if instance is None:
+        raise instance_not_found(instance_id)
+    return instance
+
+
+async def act(ctx: Context, actor: Actor, instance_id: str, action: Action) -> Instance:
+    """Apply a lifecycle action; an action that changes nothing succeeds quietly."""
+    validate_instance_id(instance_id)
+    await authorize(actor, f"instance.{action.value}", instance_id)
+    return await ctx.registry.write(_transition_unit(actor, instance_id, action))
+
+
+def _transition_unit(
+    actor: Actor, instance_id: str, action: Action
+) -> Callable[[Connection], Instance]:
+    def apply(conn: Connection) -> Instance:
+        instance = _locked(conn, instance_id)
+        target = transition(instance.state, action)
+        if is_noop(instance.state, action):
+            return instance
+        now = utcnow()
+        q.compare_and_set_state(conn, instance.pk, expected=instance.state, new=target, at=now)
+        record_event(
+            conn,
+            actor=actor.name,
+            action=f"instance.{action.value}",
+            instance_id=instance_id,
+            app=instance.app,
+            details={"from": instance.state.value, "to": target.value},
+        )
+        return replace(instance, state=target, error=None, updated_at=now)
+
+    return apply
+
+
+async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
+    """Mark the instance ``deleting``, then remove it and everything that hangs off it."""
+    validate_instance_id(instance_id)
+    await authorize(actor, "instance.delete", instance_id)
+    instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
+
+    def remove(conn: Connection) -> None:
+        q.delete_instance(conn, instance.pk)
+        record_event(
+            conn,
+            actor=actor.name,
+            action="instance.deleted",
+            instance_id=instance_id,
+            app=instance.app,
+        )
+
+    await ctx.registry.write(remove)
+    (await ctx.ordinals.book(instance.app_pk)).release(instance.ordinal)

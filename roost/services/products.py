@@ -1,0 +1,102 @@
+"""Seed 000's products: each product is a bare app, each registration an instance.
+
+The facade in ``roost.api.compat`` speaks the seed's JSON; these use cases speak roost.
+"""
+
+from __future__ import annotations
+
+from roost.auth import Actor, authorize
+from roost.domain.errors import NotFound, instance_not_found
+from roost.domain.ids import validate_app_name, validate_instance_id
+from roost.domain.model import App, Instance
+from roost.registry import instances as q
+from roost.services import instances as use
+from roost.services.context import Context
+from roost.services.keys import new_key_pair
+from roost.services.usage import Usage, consume
+
+DEFAULT_VERSION = "1.0.0"
+
+
+async def register(
+    ctx: Context, actor: Actor, product_id: str, version: str | None, lcc_url: str | None
+) -> Instance:
+    """A new instance of ``product_id`` with its own RSA key pair, created atomically."""
+    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
+    app = await ctx.apps.ensure_bare(product_id, version or DEFAULT_VERSION)
+    config = {}
+    if lcc_url or ctx.settings.lcc_url:
+        config["lcc_url"] = lcc_url or ctx.settings.lcc_url
+    pair = await new_key_pair()
+    request = use.CreateRequest(app=app.name, version=version or DEFAULT_VERSION, config=config)
+    return await use.create_instance(
+        ctx, actor, request, key_pair=pair, event_action="product.register"
+    )
+
+
+async def _product(ctx: Context, product_id: str) -> App:
+    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
+    app = await ctx.apps.find(product_id)
+    if app is None:
+        raise NotFound(
+            f"product {product_id!r} not found", code="PRODUCT_NOT_FOUND", product_id=product_id
+        )
+    return app
+
+
+async def all_instances(ctx: Context, actor: Actor) -> list[Instance]:
+    """Every instance of every product (app), oldest first."""
+    await authorize(actor, "instance.list")
+    return await ctx.registry.read(q.all_instances)
+
+
+async def instances_of(ctx: Context, actor: Actor, product_id: str) -> list[Instance]:
+    """Every instance of the product, oldest first; [] for an unknown product."""
+    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
+    await authorize(actor, "instance.list", product_id)
+    app = await ctx.apps.find(product_id)
+    if app is None:
+        return []
+    return await ctx.registry.read(q.instances_of_app, app.pk)
+
+
+async def clear(ctx: Context, actor: Actor, product_id: str, instance_id: str | None) -> list[str]:
+    """Delete one instance of the product, or (seed 000) all of them without an id."""
+    app = await _product(ctx, product_id)
+    if instance_id is not None:
+        instance = await use.get_instance(ctx, actor, instance_id)
+        if instance.app_pk != app.pk:
+            raise instance_not_found(instance_id)
+        targets = [instance_id]
+    else:
+        targets = [i.instance_id for i in await ctx.registry.read(q.instances_of_app, app.pk)]
+    for target in targets:
+        await use.delete_instance(ctx, actor, target)
+    return targets
+
+
+async def test_feature(
+    ctx: Context,
+    actor: Actor,
+    product_id: str,
+    feature_id: str,
+    instance_id: str | None,
+    units: int,
+) -> tuple[Instance, Usage]:
+    """Consume a feature's units on one instance: the named one, else the oldest."""
+    app = await _product(ctx, product_id)
+    if instance_id is not None:
+        validate_instance_id(instance_id)
+        instance = await use.get_instance(ctx, actor, instance_id)
+        if instance.app_pk != app.pk:
+            raise instance_not_found(instance_id)
+    else:
+        everyone = await ctx.registry.read(q.instances_of_app, app.pk)
+        if not everyone:
+            raise NotFound(
+                f"product {product_id!r} has no registered instance",
+                code="INSTANCE_NOT_FOUND",
+                product_id=product_id,
+            )
+        instance = everyone[0]
+    return instance, await consume(ctx, actor, instance, feature_id, units)

@@ -1,0 +1,71 @@
+"""Settings: flags first, then environment, then defaults (DESIGN.md "Home").
+
+The home is ``--home``, else ``ROOST_HOME``, else ``.roost/`` beside the nearest
+``roost.toml`` (project mode, like compose), else the XDG data dir.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+SPEC_FILE = "roost.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    url: str = DEFAULT_URL
+    secret_key: str | None = None
+    lcc_url: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        home: Path | None = None,
+        database_url: str | None = None,
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Settings:
+        env = os.environ if env is None else env
+        resolved_home = resolve_home(home, env, cwd or Path.cwd())
+        return cls(
+            home=resolved_home,
+            database_url=database_url
+            or env.get("ROOST_DATABASE_URL")
+            or sqlite_url(resolved_home / "roost.db"),
+            url=(url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/"),
+            secret_key=env.get("ROOST_SECRET_KEY") or None,
+            lcc_url=env.get("ROOST_LCC_URL") or None,
+        )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def resolve_home(flag: Path | None, env: Mapping[str, str], cwd: Path) -> Path:
+    if flag is not None:
+        return flag.expanduser().resolve()
+    if env.get("ROOST_HOME"):
+        return Path(env["ROOST_HOME"]).expanduser().resolve()
+    spec = find_spec_file(cwd)
+    if spec is not None:
+        return spec.parent / ".roost"
+    data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser().resolve() / "roost"
+
+
+def find_spec_file(start: Path) -> Path | None:
+    """The nearest ``roost.toml`` in ``start`` or one of its parents."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        candidate = folder / SPEC_FILE
+        if candidate.is_file():
+            return candidate
+    return None

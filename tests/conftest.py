@@ -1,0 +1,91 @@
+"""Fixtures: a real registry on SQLite and on PostgreSQL, a context, an API client.
+
+Tests that take ``context`` or ``client`` run once per database backend. PostgreSQL
+tests use a database of their own, created for this session (and per xdist worker) on
+the server named by ``ROOST_TEST_POSTGRES_URL`` and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from roost.api.app import create_app
+from roost.registry.tables import metadata
+from roost.services.context import Context
+from roost.settings import Settings, sqlite_url
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ROOST_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL))
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (and xdist worker)."""
+    name = f"roost_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not usable: {exc}")
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "home" / "roost.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _empty_all_tables(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url)
+
+
+@pytest.fixture
+async def context(settings: Settings) -> AsyncIterator[Context]:
+    ctx = await Context.open(settings)
+    await ctx.registry.write(_empty_all_tables)
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+@pytest.fixture
+async def client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(context=context)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://roost.test") as http:
+        yield http

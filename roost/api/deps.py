@@ -1,4 +1,8 @@
-"""What every route resolves first: the open context and the calling actor."""
+"""What every route resolves first: the open context and the calling actor.
+
+Both are ``async def``: FastAPI runs plain ``def`` dependencies in a thread pool, which
+costs more than these take.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from roost.auth import LOCAL_ACTOR, Actor
 from roost.services.context import Context
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     context: Context = request.app.state.context
     return context
 
 
-def get_actor(request: Request) -> Actor:
+async def get_actor(request: Request) -> Actor:
     """The caller. Until users and tokens exist, every caller is the local actor."""
     del request
     return LOCAL_ACTOR

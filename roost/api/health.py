@@ -42,5 +42,7 @@ async def health(
         status, code = "healthy", 200
     except Exception:
         status, code = "unhealthy", 503
-    body = HealthOut(status=status, mode="primary", timestamp=int(time.time()), instance_id=context_id)
+    body = HealthOut(
+        status=status, mode="primary", timestamp=int(time.time()), instance_id=context_id
+    )
     return JSONResponse(body.model_dump(exclude_none=True), status_code=code)

@@ -22,8 +22,12 @@ def _check_bindable(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise Conflict(f"address {host}:{port} is already in use", code="PORT_CONFLICT") from None
-            raise Conflict(f"cannot bind {host}:{port}: {exc.strerror}", code="BIND_FAILED") from None
+                raise Conflict(
+                    f"address {host}:{port} is already in use", code="PORT_CONFLICT"
+                ) from None
+            raise Conflict(
+                f"cannot bind {host}:{port}: {exc.strerror}", code="BIND_FAILED"
+            ) from None
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:

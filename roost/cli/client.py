@@ -37,7 +37,9 @@ class Client:
         try:
             response = self._connect().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise CliError(f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE") from exc
+            raise CliError(
+                f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE"
+            ) from exc
         if response.status_code >= 400:
             try:
                 body = response.json()

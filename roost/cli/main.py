@@ -12,8 +12,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from roost.cli import output
-from roost.cli.client import CliError, Client
-from roost.cli.server import ServerUnavailable, is_healthy, spawn_server, stop_server, wait_until_healthy
+from roost.cli.client import Client, CliError
+from roost.cli.server import (
+    ServerUnavailable,
+    is_healthy,
+    spawn_server,
+    stop_server,
+    wait_until_healthy,
+)
 from roost.domain.errors import RoostError
 from roost.home import Home
 from roost.settings import Settings
@@ -118,7 +124,9 @@ def serve(
 def shutdown(ctx: typer.Context) -> None:
     """Stop the background server of this home (its instances keep running)."""
     pid = stop_server(Home(_client(ctx).settings.home))
-    output.out.print("no roost server runs for this home" if pid is None else f"stopped server (pid {pid})")
+    output.out.print(
+        "no roost server runs for this home" if pid is None else f"stopped server (pid {pid})"
+    )
 
 
 @command()
@@ -127,7 +135,9 @@ def create(
     instance_id: Annotated[
         str | None, typer.Argument(help="Instance id (default: a new UUID).", show_default=False)
     ] = None,
-    app_name: Annotated[str | None, typer.Option("--app", help="App (default: the default app).")] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="App (default: the default app).")
+    ] = None,
     version: Annotated[str | None, typer.Option(help="App version.")] = None,
     name: Annotated[str | None, typer.Option(help="Human-readable name.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
@@ -138,7 +148,12 @@ def create(
 ) -> None:
     """Create an instance."""
     body: dict[str, Any] = {"tags": tag or [], "config": _parse_config(config or [])}
-    for key, value in (("instance_id", instance_id), ("app", app_name), ("version", version), ("name", name)):
+    for key, value in (
+        ("instance_id", instance_id),
+        ("app", app_name),
+        ("version", version),
+        ("name", name),
+    ):
         if value is not None:
             body[key] = value
     created = _client(ctx).json("POST", "/v1/instances", json=body)
@@ -154,7 +169,9 @@ def list_(
     app_name: Annotated[str | None, typer.Option("--app", help="Only this app.")] = None,
     version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeatable).")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeatable).")
+    ] = None,
     q: Annotated[str | None, typer.Option("--q", help="Substring of id or name.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -167,7 +184,9 @@ def list_(
     found: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page = _client(ctx).json("GET", "/v1/instances", params=[*params, *([("cursor", cursor)] if cursor else [])])
+        page = _client(ctx).json(
+            "GET", "/v1/instances", params=[*params, *([("cursor", cursor)] if cursor else [])]
+        )
         found += page["instances"]
         cursor = page["next_cursor"]
         if not cursor:
@@ -229,7 +248,9 @@ for _name, _help in (
 @command()
 def events(
     ctx: typer.Context,
-    instance: Annotated[str | None, typer.Option("--instance", "-i", help="Only this instance.")] = None,
+    instance: Annotated[
+        str | None, typer.Option("--instance", "-i", help="Only this instance.")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339 time.")] = None,
     limit: Annotated[int, typer.Option(help="How many.", min=1, max=1000)] = 50,
     as_json: JsonFlag = False,

@@ -39,7 +39,9 @@ def is_healthy(url: str, timeout: float = 1.0) -> bool:
         body = response.json()
     except (httpx.HTTPError, ValueError):
         return False
-    return response.status_code == 200 and isinstance(body, dict) and body.get("status") == "healthy"
+    return (
+        response.status_code == 200 and isinstance(body, dict) and body.get("status") == "healthy"
+    )
 
 
 def host_and_port(url: str) -> tuple[str, int]:
@@ -76,8 +78,18 @@ def spawn_server(settings: Settings, host: str, port: int) -> subprocess.Popen[b
     log = open(home.server_log_file, "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "roost", "--home", str(settings.home), "serve",
-             "--host", host, "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "roost",
+                "--home",
+                str(settings.home),
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,9 +13,9 @@ def rfc3339(moment: datetime | None) -> str | None:
     """``2025-11-22T13:00:00.123456Z``: always microseconds, so strings sort as times do."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds") + "Z"  # ~10x faster than strftime
 
 
 def parse_rfc3339(text: str) -> datetime:

@@ -1,61 +1,89 @@
-"""The registry's engine: one async SQLAlchemy engine, migrated at open.
+"""The registry's engines, migrated at open, and the units of work run against them.
 
-Units of work are plain synchronous functions over a ``Connection`` run with
-``AsyncConnection.run_sync``, so every query is written once for SQLite (aiosqlite)
-and PostgreSQL (asyncpg). SQLite has one writer at a time; an in-process lock queues
-writers instead of letting them collide on the file lock.
+A unit of work is a plain synchronous function over a SQLAlchemy ``Connection``, so
+every query is written once for both databases:
+
+- PostgreSQL runs units on an async engine (asyncpg) through ``run_sync``.
+- SQLite runs units on a synchronous engine in threads: one thread hop per unit rather
+  than one per statement (measured: a page read takes half the time it takes through
+  aiosqlite). Writes go to a single writer thread with group commit (sqlite_writer.py);
+  reads run on a few reader threads, each in a deferred transaction that sees one
+  snapshot (WAL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from roost.domain.errors import InvalidInput
+from roost.registry.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 P = ParamSpec("P")
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_READERS = 4
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """The engine roost runs on, with the settings roost uses (benchmarks reuse it)."""
+def parse_database_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidInput(f"invalid database URL {url!r}", code="INVALID_DATABASE_URL") from exc
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=False)
-    raise InvalidInput(
-        f"unsupported database {parsed.get_backend_name()!r}: use sqlite+aiosqlite or"
-        " postgresql+asyncpg",
-        code="INVALID_DATABASE_URL",
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InvalidInput(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite+aiosqlite:///PATH"
+            " or postgresql+asyncpg://...",
+            code="INVALID_DATABASE_URL",
+        )
+    return parsed
+
+
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000")
+
+
+def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def make_sqlite_engine(url: URL, *, begin: str) -> Engine:
+    """A synchronous SQLite engine with roost's pragmas; ``begin`` opens each transaction."""
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=SQLITE_READERS + 1,
     )
 
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not sqlite3's
+        apply_sqlite_pragmas(dbapi_connection)
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def make_postgres_engine(url: URL) -> AsyncEngine:
+    return create_async_engine(url, pool_size=20, max_overflow=20)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -69,40 +97,63 @@ def upgrade_schema(connection: Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
+def _run_in_transaction(
+    engine: Engine | None, unit: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    assert engine is not None
+    with engine.begin() as conn:
+        return unit(conn, *args, **kwargs)
+
+
 class Registry:
     """The open registry: run read or write units of work against it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self.dialect = self.engine.dialect.name
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        parsed = parse_database_url(url)
+        self.dialect = parsed.get_backend_name()
+        self._async: AsyncEngine | None = None
+        self._writer: SqliteWriter | None = None
+        self._reader: Engine | None = None
+        if self.dialect == "sqlite":
+            self._writer = SqliteWriter(make_sqlite_engine(parsed, begin="BEGIN IMMEDIATE"))
+            self._reader = make_sqlite_engine(parsed, begin="BEGIN")
+            self._read_threads = ThreadPoolExecutor(
+                SQLITE_READERS, thread_name_prefix="roost-sqlite-reader"
+            )
+        else:
+            self._async = make_postgres_engine(parsed)
 
     async def open(self) -> None:
         """Apply pending migrations (``roost db upgrade`` does the same by hand)."""
-        async with self._writing(), self.engine.begin() as conn:
-            await conn.run_sync(upgrade_schema)
+        await self.write(upgrade_schema)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._async is not None:
+            await self._async.dispose()
+        else:
+            assert self._writer is not None and self._reader is not None
+            self._writer.close()
+            self._read_threads.shutdown()
+            self._reader.dispose()
 
     async def read(
         self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(unit, *args, **kwargs)
+        """Run ``unit`` in a read transaction (one consistent snapshot)."""
+        if self._async is not None:
+            async with self._async.connect() as conn:
+                return await conn.run_sync(unit, *args, **kwargs)
+        call = functools.partial(_run_in_transaction, self._reader, unit, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._read_threads, call)
 
     async def write(
         self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``unit`` in one transaction: all of it commits, or none of it."""
-        async with self._writing(), self.engine.begin() as conn:
-            return await conn.run_sync(unit, *args, **kwargs)
-
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        if self._write_lock is None:
-            yield
-        else:
-            async with self._write_lock:
-                yield
+        if self._async is not None:
+            async with self._async.begin() as conn:
+                return await conn.run_sync(unit, *args, **kwargs)
+        assert self._writer is not None
+        result: T = await self._writer.submit(lambda conn: unit(conn, *args, **kwargs))
+        return result

@@ -11,6 +11,8 @@ from roost.domain.clock import utcnow
 from roost.domain.model import Event
 from roost.registry.tables import events
 
+_INSERT_EVENT = insert(events)
+
 
 def record_event(
     conn: Connection,
@@ -23,15 +25,16 @@ def record_event(
     details: dict[str, Any] | None = None,
 ) -> None:
     conn.execute(
-        insert(events).values(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            instance_id=instance_id,
-            app=app,
-            outcome=outcome,
-            details=details or {},
-        )
+        _INSERT_EVENT,
+        {
+            "at": utcnow(),
+            "actor": actor,
+            "action": action,
+            "instance_id": instance_id,
+            "app": app,
+            "outcome": outcome,
+            "details": details or {},
+        },
     )
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +23,6 @@ from roost.domain.model import Instance, InstanceFilter, NewInstance
 from roost.domain.states import Health, State
 from roost.registry.tables import apps, instance_tags, instances
 
-_IN_CHUNK = 1000  # SQLite caps the bound parameters of one statement
 _COLUMNS = (*instances.c, apps.c.name.label("app_name"))
 
 
@@ -32,7 +30,7 @@ def _base_query() -> Select[Any]:
     return select(*_COLUMNS).join(apps, apps.c.pk == instances.c.app_pk)
 
 
-def _instance(row: Row[Any], tags: Sequence[str]) -> Instance:
+def _instance(row: Row[Any]) -> Instance:
     return Instance(
         pk=row.pk,
         instance_id=row.instance_id,
@@ -48,7 +46,7 @@ def _instance(row: Row[Any], tags: Sequence[str]) -> Instance:
         health_error=row.health_error,
         owner=row.owner,
         config=row.config,
-        tags=tuple(sorted(tags)),
+        tags=tuple(row.tags),
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_active_at=row.last_active_at,
@@ -56,48 +54,48 @@ def _instance(row: Row[Any], tags: Sequence[str]) -> Instance:
     )
 
 
-def _with_tags(conn: Connection, rows: Sequence[Row[Any]]) -> list[Instance]:
-    if not rows:
-        return []
-    tags: dict[int, list[str]] = defaultdict(list)
-    pks = [row.pk for row in rows]
-    for start in range(0, len(pks), _IN_CHUNK):
-        chunk = pks[start : start + _IN_CHUNK]
-        query = select(instance_tags.c.instance_pk, instance_tags.c.tag)
-        for pk, tag in conn.execute(query.where(instance_tags.c.instance_pk.in_(chunk))):
-            tags[pk].append(tag)
-    return [_instance(row, tags[row.pk]) for row in rows]
+def _instances(conn: Connection, query: Select[Any]) -> list[Instance]:
+    return [_instance(row) for row in conn.execute(query)]
+
+
+_INSERT_INSTANCE = insert(instances)
+_INSERT_TAG = insert(instance_tags)
 
 
 def insert_instance(conn: Connection, new: NewInstance) -> int:
+    # Prebuilt statements with parameters: SQLAlchemy compiles them once, not per call.
     pk = conn.execute(
-        insert(instances).values(
-            instance_id=new.instance_id,
-            app_pk=new.app_pk,
-            version=new.version,
-            name=new.name,
-            ordinal=new.ordinal,
-            state=new.state.value,
-            health=Health.UNKNOWN.value,
-            owner=new.owner,
-            config=new.config,
-            created_at=new.created_at,
-            updated_at=new.created_at,
-        )
+        _INSERT_INSTANCE,
+        {
+            "instance_id": new.instance_id,
+            "app_pk": new.app_pk,
+            "version": new.version,
+            "name": new.name,
+            "ordinal": new.ordinal,
+            "state": new.state.value,
+            "health": Health.UNKNOWN.value,
+            "owner": new.owner,
+            "config": new.config,
+            "tags": list(new.tags),
+            "created_at": new.created_at,
+            "updated_at": new.created_at,
+        },
     ).inserted_primary_key
     assert pk is not None
     if new.tags:
-        conn.execute(insert(instance_tags), [{"instance_pk": pk[0], "tag": t} for t in new.tags])
+        conn.execute(_INSERT_TAG, [{"instance_pk": pk[0], "tag": tag} for tag in new.tags])
     return int(pk[0])
 
 
-def get_instance(conn: Connection, instance_id: str, *, for_update: bool = False) -> Instance | None:
+def get_instance(
+    conn: Connection, instance_id: str, *, for_update: bool = False
+) -> Instance | None:
     """The instance, or None; ``for_update`` locks its row (PostgreSQL) for a read-modify-write."""
     query = _base_query().where(instances.c.instance_id == instance_id)
     if for_update:
         query = query.with_for_update(of=instances)
     row = conn.execute(query).first()
-    return None if row is None else _with_tags(conn, [row])[0]
+    return None if row is None else _instance(row)
 
 
 def instance_exists(conn: Connection, instance_id: str) -> bool:
@@ -130,8 +128,7 @@ def list_instances(
                 instances.c.name.like(pattern, escape="\\"),
             )
         )
-    rows = list(conn.execute(query.order_by(instances.c.pk).limit(limit)))
-    return _with_tags(conn, rows)
+    return _instances(conn, query.order_by(instances.c.pk).limit(limit))
 
 
 def instances_of_app(conn: Connection, app_pk: int) -> list[Instance]:
@@ -144,8 +141,7 @@ def all_instances(conn: Connection) -> list[Instance]:
 
 
 def _oldest_first(conn: Connection, query: Select[Any]) -> list[Instance]:
-    rows = list(conn.execute(query.order_by(instances.c.created_at, instances.c.instance_id)))
-    return _with_tags(conn, rows)
+    return _instances(conn, query.order_by(instances.c.created_at, instances.c.instance_id))
 
 
 def ordinals_of_app(conn: Connection, app_pk: int) -> list[int]:
@@ -189,14 +185,14 @@ def compare_and_set_state(
     return result.rowcount == 1
 
 
-def replace_tags(conn: Connection, pk: int, tags: Iterable[str]) -> None:
+def replace_tags(conn: Connection, pk: int, tags: Sequence[str]) -> None:
+    """Set the instance's tags (sorted, unique) in both places they are kept."""
     conn.execute(delete(instance_tags).where(instance_tags.c.instance_pk == pk))
-    rows = [{"instance_pk": pk, "tag": tag} for tag in sorted(set(tags))]
-    if rows:
-        conn.execute(insert(instance_tags), rows)
+    if tags:
+        conn.execute(_INSERT_TAG, [{"instance_pk": pk, "tag": tag} for tag in tags])
+    conn.execute(update(instances).where(instances.c.pk == pk).values(tags=list(tags)))
 
 
 def delete_instance(conn: Connection, pk: int) -> None:
     """Tags, usage and keys go with it (ON DELETE CASCADE; SQLite runs with foreign_keys=ON)."""
     conn.execute(delete(instances).where(instances.c.pk == pk))
-

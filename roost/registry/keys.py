@@ -8,7 +8,9 @@ from roost.domain.clock import utcnow
 from roost.registry.tables import instance_keys
 
 
-def insert_keys(conn: Connection, instance_pk: int, public_pem: str, private_encrypted: str) -> None:
+def insert_keys(
+    conn: Connection, instance_pk: int, public_pem: str, private_encrypted: str
+) -> None:
     conn.execute(
         insert(instance_keys).values(
             instance_pk=instance_pk,

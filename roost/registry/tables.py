@@ -83,6 +83,9 @@ instances = Table(
     Column("health_error", Text, nullable=True),
     Column("owner", String(64), nullable=True),
     Column("config", JSON, nullable=False),
+    # Tags twice: this sorted list is what reads return (no second query per page);
+    # instance_tags indexes them for filtering. Both change in the same transaction.
+    Column("tags", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_active_at", UTCDateTime, nullable=True),

@@ -9,7 +9,9 @@ from roost.domain.clock import utcnow
 from roost.registry.tables import usage
 
 
-def consume(conn: Connection, instance_pk: int, feature_id: str, units: int, limit: int) -> int | None:
+def consume(
+    conn: Connection, instance_pk: int, feature_id: str, units: int, limit: int
+) -> int | None:
     """Add ``units`` unless that passes ``limit``; the new total, or None when refused.
 
     The check and the add are one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``, so
@@ -41,7 +43,10 @@ def consumed(conn: Connection, instance_pk: int, feature_id: str) -> int:
 
 def all_consumed(conn: Connection, instance_pk: int) -> dict[str, int]:
     query = select(usage.c.feature_id, usage.c.consumed).where(usage.c.instance_pk == instance_pk)
-    return {row.feature_id: int(row.consumed) for row in conn.execute(query.order_by(usage.c.feature_id))}
+    return {
+        row.feature_id: int(row.consumed)
+        for row in conn.execute(query.order_by(usage.c.feature_id))
+    }
 
 
 def reset(conn: Connection, instance_pk: int, feature_id: str | None) -> list[str]:

@@ -70,7 +70,9 @@ async def usage_of(ctx: Context, actor: Actor, instance: Instance) -> list[Usage
     app = await ctx.apps.get_by_pk(instance.app_pk)
     consumed = await ctx.registry.read(store.all_consumed, instance.pk)
     return [
-        Usage(instance.instance_id, feature, used, quota_limit(feature, instance.config, app.quotas))
+        Usage(
+            instance.instance_id, feature, used, quota_limit(feature, instance.config, app.quotas)
+        )
         for feature, used in consumed.items()
     ]
 

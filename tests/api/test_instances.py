@@ -23,7 +23,10 @@ async def test_create_without_anything_gives_a_uuid_in_the_bare_default_app(
     client: httpx.AsyncClient,
 ) -> None:
     created = await create(client)
-    assert re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", created["instance_id"])
+    assert re.match(
+        r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        created["instance_id"],
+    )
     assert created["app"] == "default"
     assert created["state"] == "active"  # a bare app's instance is active at once
     assert created["health"] == "unknown"
@@ -36,8 +39,12 @@ async def test_create_without_anything_gives_a_uuid_in_the_bare_default_app(
 
 async def test_create_keeps_name_tags_config_and_version(client: httpx.AsyncClient) -> None:
     created = await create(
-        client, instance_id="pvp", name="PvP Server", tags=["eu", "pvp", "eu"],
-        config={"max_players": 16, "motd": "hi", "nested": {"a": [1, 2]}}, version="2.0.0",
+        client,
+        instance_id="pvp",
+        name="PvP Server",
+        tags=["eu", "pvp", "eu"],
+        config={"max_players": 16, "motd": "hi", "nested": {"a": [1, 2]}},
+        version="2.0.0",
     )
     assert created["name"] == "PvP Server"
     assert created["tags"] == ["eu", "pvp"]
@@ -99,7 +106,9 @@ async def test_unknown_app_is_404(client: httpx.AsyncClient) -> None:
     assert response.json()["code"] == "APP_NOT_FOUND"
 
 
-async def test_unknown_fields_and_bad_values_are_422_validation_error(client: httpx.AsyncClient) -> None:
+async def test_unknown_fields_and_bad_values_are_422_validation_error(
+    client: httpx.AsyncClient,
+) -> None:
     for body in ({"colour": "red"}, {"tags": ["has space"]}, {"name": "a\nb"}, {"config": []}):
         response = await client.post("/v1/instances", json=body)
         assert response.status_code == 422, body
@@ -116,10 +125,16 @@ async def test_nul_characters_in_config_are_refused_not_stored(client: httpx.Asy
 
 
 async def test_patch_renames_retags_and_merge_patches_config(client: httpx.AsyncClient) -> None:
-    await create(client, instance_id="p", tags=["a"], config={"keep": 1, "drop": 2, "obj": {"x": 1}})
+    await create(
+        client, instance_id="p", tags=["a"], config={"keep": 1, "drop": 2, "obj": {"x": 1}}
+    )
     response = await client.patch(
         "/v1/instances/p",
-        json={"name": "Renamed", "tags": ["b", "c"], "config": {"drop": None, "obj": {"y": 2}, "new": True}},
+        json={
+            "name": "Renamed",
+            "tags": ["b", "c"],
+            "config": {"drop": None, "obj": {"y": 2}, "new": True},
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -132,15 +147,24 @@ async def test_patch_renames_retags_and_merge_patches_config(client: httpx.Async
 async def test_delete_is_204_then_404(client: httpx.AsyncClient) -> None:
     await create(client, instance_id="gone")
     assert (await client.delete("/v1/instances/gone")).status_code == 204
-    for response in (await client.get("/v1/instances/gone"), await client.delete("/v1/instances/gone")):
+    for response in (
+        await client.get("/v1/instances/gone"),
+        await client.delete("/v1/instances/gone"),
+    ):
         assert response.status_code == 404
         assert response.json() == {
-            "error": "instance 'gone' not found", "code": "INSTANCE_NOT_FOUND", "instance_id": "gone"
+            "error": "instance 'gone' not found",
+            "code": "INSTANCE_NOT_FOUND",
+            "instance_id": "gone",
         }
 
 
-async def test_list_filters_by_app_version_state_tags_and_substring(client: httpx.AsyncClient) -> None:
-    await create(client, instance_id="eu-1", name="Europe one", tags=["eu", "prod"], version="1.0.0")
+async def test_list_filters_by_app_version_state_tags_and_substring(
+    client: httpx.AsyncClient,
+) -> None:
+    await create(
+        client, instance_id="eu-1", name="Europe one", tags=["eu", "prod"], version="1.0.0"
+    )
     await create(client, instance_id="eu-2", name="Europe two", tags=["eu"], version="2.0.0")
     await create(client, instance_id="us-1", name="America", tags=["us", "prod"], version="2.0.0")
     await client.post("/v1/instances/eu-2/stop")
@@ -162,7 +186,9 @@ async def test_list_filters_by_app_version_state_tags_and_substring(client: http
     assert await ids(app="nope") == []
 
 
-async def test_pagination_walks_every_instance_once_in_creation_order(client: httpx.AsyncClient) -> None:
+async def test_pagination_walks_every_instance_once_in_creation_order(
+    client: httpx.AsyncClient,
+) -> None:
     made = [(await create(client, tags=["t"]))["instance_id"] for _ in range(23)]
     seen: list[str] = []
     cursor = None
@@ -181,7 +207,15 @@ async def test_pagination_walks_every_instance_once_in_creation_order(client: ht
     assert pages == 5
 
 
-@pytest.mark.parametrize(("params", "code"), [({"cursor": "garbage!"}, "INVALID_CURSOR"), ({"limit": 0}, "VALIDATION_ERROR"), ({"limit": 1001}, "VALIDATION_ERROR"), ({"state": "sleepy"}, "VALIDATION_ERROR")])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"cursor": "garbage!"}, "INVALID_CURSOR"),
+        ({"limit": 0}, "VALIDATION_ERROR"),
+        ({"limit": 1001}, "VALIDATION_ERROR"),
+        ({"state": "sleepy"}, "VALIDATION_ERROR"),
+    ],
+)
 async def test_bad_list_parameters_are_clear_errors(
     client: httpx.AsyncClient, params: dict[str, Any], code: str
 ) -> None:
@@ -201,14 +235,18 @@ async def test_concurrent_creates_of_one_id_make_one_instance(client: httpx.Asyn
 
 async def test_concurrent_creates_get_distinct_ordinals(client: httpx.AsyncClient) -> None:
     responses = await asyncio.gather(*(client.post("/v1/instances", json={}) for _ in range(50)))
-    assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201]
+    assert all(r.status_code == 201 for r in responses), [
+        r.text for r in responses if r.status_code != 201
+    ]
     ordinals = sorted(r.json()["ordinal"] for r in responses)
     assert ordinals == list(range(50))
     ids = {r.json()["instance_id"] for r in responses}
     assert len(ids) == 50
 
 
-async def test_concurrent_integer_ids_for_one_ordinal_give_one_winner(client: httpx.AsyncClient) -> None:
+async def test_concurrent_integer_ids_for_one_ordinal_give_one_winner(
+    client: httpx.AsyncClient,
+) -> None:
     await create(client, instance_id="zero")  # takes ordinal 0
     results = await asyncio.gather(
         client.post("/v1/instances", json={"instance_id": "1"}),

@@ -15,15 +15,30 @@ from roost.domain.ids import (
 )
 
 
-@pytest.mark.parametrize("good", ["default", "0", "42", "a", "pvp-server_2", "x" * 63, new_instance_id()])
+@pytest.mark.parametrize(
+    "good",
+    ["default", "0", "42", "a", "pvp-server_2", "x" * 63, "550e8400-e29b-41d4-a716-446655440000"],
+)
 def test_valid_ids_pass(good: str) -> None:
     assert validate_instance_id(good) == good
 
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "Upper", "-lead", "_lead", "has space", "dot.ted", "slash/x", "x" * 64, "é", "a\x00", "a:b",
-     str(MAX_ORDINAL + 1)],
+    [
+        "",
+        "Upper",
+        "-lead",
+        "_lead",
+        "has space",
+        "dot.ted",
+        "slash/x",
+        "x" * 64,
+        "é",
+        "a\x00",
+        "a:b",
+        str(MAX_ORDINAL + 1),
+    ],
 )
 def test_invalid_ids_are_400_invalid_instance_id(bad: str) -> None:
     with pytest.raises(InvalidInput) as refused:
@@ -40,7 +55,9 @@ def test_generated_ids_are_uuid4_and_valid() -> None:
         assert value[14] == "4"
 
 
-@pytest.mark.parametrize(("text", "ordinal"), [("0", 0), ("7", 7), ("100", 100), ("007", None), ("a1", None)])
+@pytest.mark.parametrize(
+    ("text", "ordinal"), [("0", 0), ("7", 7), ("100", 100), ("007", None), ("a1", None)]
+)
 def test_integer_ids_name_their_ordinal(text: str, ordinal: int | None) -> None:
     assert ordinal_of_id(text) == ordinal
 

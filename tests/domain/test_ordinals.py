@@ -25,7 +25,9 @@ def test_take_refuses_a_taken_ordinal() -> None:
     assert 7 in book
 
 
-@given(st.lists(st.tuples(st.sampled_from(["take", "free", "auto"]), st.integers(0, 30)), max_size=80))
+@given(
+    st.lists(st.tuples(st.sampled_from(["take", "free", "auto"]), st.integers(0, 30)), max_size=80)
+)
 def test_smallest_free_matches_a_brute_force_model(ops: list[tuple[str, int]]) -> None:
     book, model = OrdinalBook(), set[int]()
     for op, n in ops:

@@ -14,7 +14,9 @@ def test_merge_patch_follows_rfc_7396() -> None:
     assert target == {"a": "b", "c": {"d": "e", "f": "g"}}  # the input is not modified
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "a\x00b", {"k\x00": 1}, [[float("-inf")]]])
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), "a\x00b", {"k\x00": 1}, [[float("-inf")]]]
+)
 def test_values_a_store_cannot_keep_are_refused(bad: object) -> None:
     with pytest.raises(InvalidInput):
         check_json_value({"x": bad}, field="config")

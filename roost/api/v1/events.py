@@ -31,5 +31,7 @@ async def events(
         since_at = parse_rfc3339(since) if since else None
     except ValueError:
         raise InvalidInput(f"invalid since {since!r}: use RFC 3339", code="INVALID_TIME") from None
-    found = await ctx.registry.read(list_events, instance_id=instance_id, since=since_at, limit=limit)
+    found = await ctx.registry.read(
+        list_events, instance_id=instance_id, since=since_at, limit=limit
+    )
     return EventList(events=[EventOut.of(e) for e in found])

@@ -14,6 +14,7 @@ from roost.api.schemas import (
     InstanceList,
     InstanceOut,
     InstancePatch,
+    InstancePath,
     Tag,
     UsageConsume,
     UsageList,
@@ -21,18 +22,25 @@ from roost.api.schemas import (
     UsageReset,
     UsageResetOut,
     Version,
+    instance_json,
+    json_response,
 )
-from roost.domain.model import InstanceFilter
+from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, State
 from roost.services import instances as use
 from roost.services import keys, usage
+
+
+def _instance_response(instance: Instance) -> Response:
+    return json_response(instance_json(instance))
+
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"], responses=ERROR_RESPONSES)
 PEM = "application/x-pem-file"
 
 
 @router.post("", status_code=201, response_model=InstanceOut)
-async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> InstanceOut:
+async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Response:
     """Create an instance of an app (the default app when none is named)."""
     request = use.CreateRequest(
         app=body.app,
@@ -42,7 +50,7 @@ async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Ins
         tags=tuple(body.tags),
         config=body.config,
     )
-    return InstanceOut.of(await use.create_instance(ctx, caller, request))
+    return json_response(instance_json(await use.create_instance(ctx, caller, request)), 201)
 
 
 @router.get("", response_model=InstanceList)
@@ -56,42 +64,42 @@ async def list_instances(
     q: Annotated[str | None, Query(max_length=200, description="substring of id or name")] = None,
     limit: Annotated[int, Query(ge=1, le=use.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> InstanceList:
+) -> Response:
     """Instances in creation order, filtered, one page at a time (``next_cursor``)."""
     where = InstanceFilter(app=app, version=version, state=state, tags=tuple(tag or ()), q=q)
     page = await use.list_instances(ctx, caller, where, limit=limit, cursor=cursor)
-    return InstanceList(
-        instances=[InstanceOut.of(i) for i in page.instances], next_cursor=page.next_cursor
+    return json_response(
+        {"instances": [instance_json(i) for i in page.instances], "next_cursor": page.next_cursor}
     )
 
 
 @router.get("/{instance_id}", response_model=InstanceOut)
-async def get_instance(instance_id: str, ctx: Ctx, caller: Caller) -> InstanceOut:
-    return InstanceOut.of(await use.get_instance(ctx, caller, instance_id))
+async def get_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
+    return _instance_response(await use.get_instance(ctx, caller, instance_id))
 
 
 @router.patch("/{instance_id}", response_model=InstanceOut)
 async def patch_instance(
-    instance_id: str, body: InstancePatch, ctx: Ctx, caller: Caller
-) -> InstanceOut:
+    instance_id: InstancePath, body: InstancePatch, ctx: Ctx, caller: Caller
+) -> Response:
     """Change the name, the tags (replaced) or the config (JSON merge patch)."""
     patch = use.Patch(
         name=body.name,
         tags=None if body.tags is None else tuple(body.tags),
         config=body.config,
     )
-    return InstanceOut.of(await use.update_instance(ctx, caller, instance_id, patch))
+    return _instance_response(await use.update_instance(ctx, caller, instance_id, patch))
 
 
 @router.delete("/{instance_id}", status_code=204, response_class=Response)
-async def delete_instance(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+async def delete_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     await use.delete_instance(ctx, caller, instance_id)
     return Response(status_code=204)
 
 
 def _action_route(action: Action) -> None:
-    async def route(instance_id: str, ctx: Ctx, caller: Caller) -> InstanceOut:
-        return InstanceOut.of(await use.act(ctx, caller, instance_id, action))
+    async def route(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
+        return _instance_response(await use.act(ctx, caller, instance_id, action))
 
     route.__name__ = f"{action.value}_instance"
     router.add_api_route(
@@ -113,7 +121,7 @@ for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.
     response_class=Response,
     responses={201: {"content": {PEM: {"schema": {"type": "string"}}}}},
 )
-async def create_keys(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+async def create_keys(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     """Give the instance its own RSA 2048 key pair; answers with the public key."""
     pem = await keys.create_keys(ctx, caller, instance_id)
     return Response(pem, status_code=201, media_type=PEM)
@@ -124,14 +132,14 @@ async def create_keys(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
     response_class=Response,
     responses={200: {"content": {PEM: {"schema": {"type": "string"}}}}},
 )
-async def public_key(instance_id: str, ctx: Ctx, caller: Caller) -> Response:
+async def public_key(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     """The instance's public key as SubjectPublicKeyInfo PEM."""
     return Response(await keys.public_key(ctx, caller, instance_id), media_type=PEM)
 
 
 @router.post("/{instance_id}/usage", response_model=UsageOut)
 async def consume_usage(
-    instance_id: str, body: UsageConsume, ctx: Ctx, caller: Caller
+    instance_id: InstancePath, body: UsageConsume, ctx: Ctx, caller: Caller
 ) -> UsageOut:
     """Consume units of a feature's quota; 429 ``QUOTA_EXCEEDED`` past the limit."""
     instance = await use.get_instance(ctx, caller, instance_id)
@@ -146,7 +154,7 @@ async def consume_usage(
 
 
 @router.get("/{instance_id}/usage", response_model=UsageList)
-async def list_usage(instance_id: str, ctx: Ctx, caller: Caller) -> UsageList:
+async def list_usage(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> UsageList:
     instance = await use.get_instance(ctx, caller, instance_id)
     return UsageList(
         instance_id=instance_id,
@@ -165,7 +173,7 @@ async def list_usage(instance_id: str, ctx: Ctx, caller: Caller) -> UsageList:
 
 @router.post("/{instance_id}/usage/reset", response_model=UsageResetOut)
 async def reset_usage(
-    instance_id: str, ctx: Ctx, caller: Caller, body: UsageReset | None = None
+    instance_id: InstancePath, ctx: Ctx, caller: Caller, body: UsageReset | None = None
 ) -> UsageResetOut:
     """Reset one feature's consumption (or all): recorded as an event."""
     feature = body.feature_id if body else None

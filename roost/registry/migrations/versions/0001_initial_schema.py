@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("health_error", sa.Text(), nullable=True),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("config", sa.JSON(), nullable=False),
+        sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("last_active_at", sa.DateTime(), nullable=True),

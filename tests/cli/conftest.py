@@ -1,0 +1,50 @@
+"""A real ``roost serve`` (uvicorn in a thread, SQLite home) for the CLI to talk to."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from roost.api.app import create_app
+from roost.cli.server import is_healthy
+from roost.settings import Settings, sqlite_url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Settings]:
+    home = tmp_path / "home"
+    port = free_port()
+    settings = Settings(
+        home=home, database_url=sqlite_url(home / "roost.db"), url=f"http://127.0.0.1:{port}"
+    )
+    config = uvicorn.Config(
+        create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not is_healthy(settings.url):
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield settings
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

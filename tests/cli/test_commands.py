@@ -1,0 +1,160 @@
+"""Every CLI command through Typer's CliRunner, against a real server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from roost.cli.main import app
+from roost.settings import Settings
+
+
+def roost(runner: CliRunner, server: Settings, *args: str, input: str | None = None) -> Result:
+    return runner.invoke(app, ["--home", str(server.home), "--url", server.url, *args], input=input)
+
+
+def ok(runner: CliRunner, server: Settings, *args: str) -> str:
+    result = roost(runner, server, *args)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def as_json(runner: CliRunner, server: Settings, *args: str) -> Any:
+    return json.loads(ok(runner, server, *args, "--json"))
+
+
+def test_create_show_list(runner: CliRunner, live_server: Settings) -> None:
+    out = ok(
+        runner,
+        live_server,
+        "create",
+        "1",
+        "--name",
+        "Dev one",
+        "-t",
+        "dev",
+        "-t",
+        "eu",
+        "-c",
+        "level=3",
+        "-c",
+        "motd=hi",
+    )
+    assert "created 1" in out
+    shown = as_json(runner, live_server, "show", "1")
+    assert shown["name"] == "Dev one"
+    assert shown["tags"] == ["dev", "eu"]
+    assert shown["config"] == {"level": 3, "motd": "hi"}
+    assert shown["ordinal"] == 1
+    table = ok(runner, live_server, "show", "1")
+    assert "Dev one" in table and "ordinal" in table
+    ok(runner, live_server, "create", "2", "--version", "2.0.0")
+    listed = as_json(runner, live_server, "list")
+    assert [i["instance_id"] for i in listed] == ["1", "2"]
+    assert [i["instance_id"] for i in as_json(runner, live_server, "list", "--tag", "dev")] == ["1"]
+    assert [
+        i["instance_id"] for i in as_json(runner, live_server, "list", "--version", "2.0.0")
+    ] == ["2"]
+    table = ok(runner, live_server, "list")
+    assert "Dev one" in table and "ID" in table
+
+
+def test_list_pages_through_more_than_one_page(runner: CliRunner, live_server: Settings) -> None:
+    import httpx
+
+    with httpx.Client(base_url=live_server.url) as http:
+        for n in range(1005):
+            assert http.post("/v1/instances", json={"instance_id": f"i{n}"}).status_code == 201
+    assert len(as_json(runner, live_server, "list")) == 1005
+
+
+def test_lifecycle_commands(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "w")
+    assert ok(runner, live_server, "stop", "w").strip() == "w: inactive"
+    assert ok(runner, live_server, "start", "w").strip() == "w: active"
+    assert ok(runner, live_server, "pause", "w").strip() == "w: paused"
+    assert ok(runner, live_server, "resume", "w").strip() == "w: active"
+    assert as_json(runner, live_server, "restart", "w")["state"] == "active"
+
+
+def test_errors_are_one_line_and_exit_1(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "e")
+    ok(runner, live_server, "stop", "e")
+    for args, code in [
+        (("pause", "e"), "INVALID_TRANSITION"),
+        (("show", "nobody"), "INSTANCE_NOT_FOUND"),
+        (("create", "e"), "INSTANCE_EXISTS"),
+        (("create", "Bad"), "INVALID_INSTANCE_ID"),
+        (("create", "--app", "missing"), "APP_NOT_FOUND"),
+        (("create", "-c", "novalue"), "INVALID_CONFIG"),
+        (("events", "--since", "yesterday"), "INVALID_TIME"),
+    ]:
+        result = roost(runner, live_server, *args)
+        assert result.exit_code == 1, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ") and lines[0].endswith(f"({code})"), lines
+        assert "Traceback" not in result.output
+
+
+def test_rm_asks_unless_yes(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "r")
+    declined = roost(runner, live_server, "rm", "r", input="n\n")
+    assert declined.exit_code == 1
+    assert as_json(runner, live_server, "show", "r")["instance_id"] == "r"
+    confirmed = roost(runner, live_server, "rm", "r", input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    ok(runner, live_server, "create", "r2")
+    assert "deleted r2" in ok(runner, live_server, "rm", "r2", "--yes")
+    assert as_json(runner, live_server, "list") == []
+
+
+def test_events_command(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "ev")
+    ok(runner, live_server, "stop", "ev")
+    found = as_json(runner, live_server, "events", "--instance", "ev")
+    assert [e["action"] for e in found] == ["instance.create", "instance.stop"]
+    assert "instance.stop" in ok(runner, live_server, "events")
+    assert as_json(runner, live_server, "events", "--limit", "1")[0]["action"] == "instance.stop"
+
+
+def test_db_upgrade_runs_migrations_without_a_server(
+    runner: CliRunner, live_server: Settings
+) -> None:
+    out = ok(runner, live_server, "db", "upgrade")
+    assert "up to date" in out
+
+
+def test_shutdown_without_a_background_server(runner: CliRunner, live_server: Settings) -> None:
+    # The live server runs in this process without the home lock: nothing to stop.
+    assert "no roost server" in ok(runner, live_server, "shutdown")
+
+
+def test_serve_refuses_a_taken_address(runner: CliRunner, live_server: Settings) -> None:
+    port = live_server.url.rsplit(":", 1)[1]
+    result = roost(runner, live_server, "serve", "--port", port)
+    assert result.exit_code == 1
+    assert "PORT_CONFLICT" in result.stderr
+
+
+def test_help_lists_every_command(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in (
+        "serve",
+        "shutdown",
+        "create",
+        "list",
+        "show",
+        "rm",
+        "start",
+        "stop",
+        "restart",
+        "pause",
+        "resume",
+        "events",
+        "db",
+    ):
+        assert name in result.stdout

@@ -1,0 +1,140 @@
+"""The real ``roost`` executable in a temporary home: background start, one server per home."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roost.home import Home
+from tests.cli.conftest import free_port
+
+ROOST = str(Path(sys.executable).with_name("roost"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    environment = {
+        **os.environ,
+        "ROOST_HOME": str(tmp_path / "home"),
+        "ROOST_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    environment.pop("ROOST_DATABASE_URL", None)
+    yield environment
+    subprocess.run([ROOST, "shutdown"], env=environment, capture_output=True, timeout=30)
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ROOST, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_first_command_starts_a_background_server_that_outlives_it(env: dict[str, str]) -> None:
+    created = run(env, "create", "1", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["instance_id"] == "1"
+    assert created.stderr.count("started roost server") == 1
+    home = Home(Path(env["ROOST_HOME"]))
+    pid = home.server_pid()
+    assert pid is not None
+    listed = run(env, "list", "--json")
+    assert listed.returncode == 0
+    assert "started" not in listed.stderr  # the same server answered
+    assert [i["instance_id"] for i in json.loads(listed.stdout)] == ["1"]
+    assert home.server_pid() == pid
+    stopped = run(env, "shutdown")
+    assert f"stopped server (pid {pid})" in stopped.stdout
+    assert home.server_pid() is None
+
+
+def test_concurrent_commands_start_exactly_one_server(env: dict[str, str]) -> None:
+    processes = [
+        subprocess.Popen(
+            [ROOST, "list", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=60) for process in processes]
+    assert all(process.returncode == 0 for process in processes), results
+    assert sum(stderr.count("started roost server") for _, stderr in results) == 1
+
+
+def test_a_second_server_for_the_same_home_is_refused(env: dict[str, str]) -> None:
+    assert run(env, "list").returncode == 0  # starts the background server
+    second = run(env, "serve", "--port", str(free_port()))
+    assert second.returncode == 1
+    assert second.stderr.strip().count("\n") == 0
+    assert "SERVER_RUNNING" in second.stderr
+
+
+def test_detach_returns_once_the_server_answers(env: dict[str, str]) -> None:
+    port = env["ROOST_URL"].rsplit(":", 1)[1]
+    detached = run(env, "serve", "--detach", "--port", port)
+    assert detached.returncode == 0, detached.stderr
+    assert "roost server running at" in detached.stdout
+    again = run(env, "serve", "--detach", "--port", port)
+    assert again.returncode == 1
+    assert "SERVER_RUNNING" in again.stderr
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_seed_000_workflow_1_with_curl(env: dict[str, str]) -> None:
+    assert run(env, "list").returncode == 0
+    base = env["ROOST_URL"]
+
+    def curl(*args: str) -> dict[str, object]:
+        done = subprocess.run(
+            ["curl", "-sS", "--fail-with-body", *args], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        body: dict[str, object] = json.loads(done.stdout)
+        return body
+
+    register = [
+        "-X",
+        "POST",
+        f"{base}/api/instance/register",
+        "-H",
+        "Content-Type: application/json",
+    ]
+    v1 = curl(
+        *register,
+        "-d",
+        '{"product_id": "my-product", "version": "1.0.0", "lcc_url": "http://localhost:7086"}',
+    )
+    v2 = curl(
+        *register,
+        "-d",
+        '{"product_id": "my-product", "version": "2.0.0", "lcc_url": "http://localhost:7086"}',
+    )
+    assert len(curl(f"{base}/api/instances")["instances"]) == 2  # type: ignore[arg-type]
+    tested = curl(
+        "-X",
+        "POST",
+        f"{base}/api/instance/test",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"product_id": "my-product", "feature_id": "feature-x"}',
+    )
+    assert tested["instance_id"] == v1["instance_id"]
+    curl(
+        "-X",
+        "POST",
+        f"{base}/api/instance/clear",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        json.dumps({"product_id": "my-product", "instance_id": v2["instance_id"]}),
+    )
+    remaining = curl(f"{base}/api/instances")["instances"]
+    assert [i["instance_id"] for i in remaining] == [v1["instance_id"]]  # type: ignore[union-attr,index]

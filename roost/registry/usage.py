@@ -21,10 +21,10 @@ def consume(
         return None
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
-    statement = dialect_insert(usage).values(
+    values = dialect_insert(usage).values(
         instance_pk=instance_pk, feature_id=feature_id, consumed=units, updated_at=now
     )
-    statement = statement.on_conflict_do_update(
+    statement = values.on_conflict_do_update(
         index_elements=[usage.c.instance_pk, usage.c.feature_id],
         set_={"consumed": usage.c.consumed + units, "updated_at": now},
         where=usage.c.consumed + units <= limit,

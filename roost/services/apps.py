@@ -56,11 +56,11 @@ class AppCatalog:
         return await self.get(name)
 
     async def get_by_pk(self, pk: int) -> App:
-        for app in self._by_name.values():
-            if app.pk == pk:
-                return app
-        app = await self._registry.read(q.get_app_by_pk, pk)
-        if app is None:
+        for known in self._by_name.values():
+            if known.pk == pk:
+                return known
+        found = await self._registry.read(q.get_app_by_pk, pk)
+        if found is None:
             raise NotFound(f"app #{pk} not found", code="APP_NOT_FOUND")
-        self._by_name[app.name] = app
-        return app
+        self._by_name[found.name] = found
+        return found

@@ -109,7 +109,13 @@ async def test_unknown_app_is_404(client: httpx.AsyncClient) -> None:
 async def test_unknown_fields_and_bad_values_are_422_validation_error(
     client: httpx.AsyncClient,
 ) -> None:
-    for body in ({"colour": "red"}, {"tags": ["has space"]}, {"name": "a\nb"}, {"config": []}):
+    bodies: list[dict[str, Any]] = [
+        {"colour": "red"},
+        {"tags": ["has space"]},
+        {"name": "a\nb"},
+        {"config": []},
+    ]
+    for body in bodies:
         response = await client.post("/v1/instances", json=body)
         assert response.status_code == 422, body
         payload = response.json()
@@ -197,7 +203,7 @@ async def test_pagination_walks_every_instance_once_in_creation_order(
         params: dict[str, Any] = {"limit": 5, "tag": "t"}
         if cursor:
             params["cursor"] = cursor
-        body = (await client.get("/v1/instances", params=params)).json()
+        body: dict[str, Any] = (await client.get("/v1/instances", params=params)).json()
         seen += [i["instance_id"] for i in body["instances"]]
         pages += 1
         cursor = body["next_cursor"]

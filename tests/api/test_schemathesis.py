@@ -7,10 +7,13 @@ schema. It runs the app in its own event loop, so the app opens its own context.
 
 from __future__ import annotations
 
+from typing import Any
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -36,14 +39,14 @@ CHECKS = [
 
 def test_every_operation_conforms_to_its_own_schema(settings: Settings) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings=settings))
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) >= 18
     failures: list[str] = []
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings_for_each
-        def check(case: Case) -> None:
+        def check(case: Case[Any]) -> None:
             case.call_and_validate(checks=CHECKS)
 
         try:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,12 +92,12 @@ def test_seed_000_workflow_1_with_curl(env: dict[str, str]) -> None:
     assert run(env, "list").returncode == 0
     base = env["ROOST_URL"]
 
-    def curl(*args: str) -> dict[str, object]:
+    def curl(*args: str) -> dict[str, Any]:
         done = subprocess.run(
             ["curl", "-sS", "--fail-with-body", *args], capture_output=True, text=True, timeout=30
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        body: dict[str, object] = json.loads(done.stdout)
+        body: dict[str, Any] = json.loads(done.stdout)
         return body
 
     register = [
@@ -116,7 +117,7 @@ def test_seed_000_workflow_1_with_curl(env: dict[str, str]) -> None:
         "-d",
         '{"product_id": "my-product", "version": "2.0.0", "lcc_url": "http://localhost:7086"}',
     )
-    assert len(curl(f"{base}/api/instances")["instances"]) == 2  # type: ignore[arg-type]
+    assert len(curl(f"{base}/api/instances")["instances"]) == 2
     tested = curl(
         "-X",
         "POST",
@@ -137,4 +138,4 @@ def test_seed_000_workflow_1_with_curl(env: dict[str, str]) -> None:
         json.dumps({"product_id": "my-product", "instance_id": v2["instance_id"]}),
     )
     remaining = curl(f"{base}/api/instances")["instances"]
-    assert [i["instance_id"] for i in remaining] == [v1["instance_id"]]  # type: ignore[union-attr,index]
+    assert [i["instance_id"] for i in remaining] == [v1["instance_id"]]

@@ -153,31 +153,10 @@ async def bench_roost_db(database_url: str, count: int) -> Figures:
 
     def create_tables(conn: Connection) -> None:
         metadata.create_all(conn)
-        row = {
-            "pk": 1,
-            "name": "b",
-            "version": "1",
-            "spec": {},
-            "created_at": now,
-            "updated_at": now,
-        }
-        conn.execute(insert(app_table), row)
+        conn.execute(insert(app_table), app_row(now))
 
     def insert_row(conn: Connection, index: int) -> None:
-        row = {
-            "instance_id": f"baseline-{index}",
-            "app_pk": 1,
-            "version": "1.0.0",
-            "name": f"bench {index}",
-            "ordinal": index,
-            "state": "active",
-            "health": "unknown",
-            "config": {},
-            "tags": [],
-            "created_at": now,
-            "updated_at": now,
-        }
-        conn.execute(statement, row)
+        conn.execute(statement, baseline_row(index, now))
 
     def page(conn: Connection, after: int) -> list[Any]:
         query = select(table).where(table.c.pk > after).order_by(table.c.pk).limit(PAGE)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
-from roost.api.schemas import FeatureId, IdText, Units, Version
+from roost.api.schemas import FeatureId, IdText, Units, UsageOut, Version
 from roost.domain.clock import rfc3339
 from roost.domain.model import Instance
 from roost.services import products
@@ -80,15 +80,10 @@ class TestRequest(Lenient):
     units: Units = 1
 
 
-class TestResponse(BaseModel):
+class TestResponse(UsageOut):
     success: bool
-    instance_id: str
     product_id: str
     version: str
-    feature_id: str
-    consumed: int
-    remaining: int
-    limit: int
 
 
 class StatusResponse(BaseModel):
@@ -137,13 +132,9 @@ async def test(body: TestRequest, ctx: Ctx, caller: Caller) -> TestResponse:
     )
     return TestResponse(
         success=True,
-        instance_id=instance.instance_id,
         product_id=instance.app,
         version=instance.version,
-        feature_id=used.feature_id,
-        consumed=used.consumed,
-        remaining=used.remaining,
-        limit=used.limit,
+        **UsageOut.of(used).model_dump(),
     )
 
 

@@ -12,6 +12,7 @@ from roost.domain.clock import rfc3339
 from roost.domain.ids import ID_PATTERN
 from roost.domain.model import Event, Instance
 from roost.domain.states import Health, State
+from roost.services.usage import Usage
 
 # Free text that every backend stores as given: printable, no control characters.
 Name = Annotated[
@@ -161,6 +162,16 @@ class UsageOut(BaseModel):
     consumed: int
     remaining: int
     limit: int
+
+    @classmethod
+    def of(cls, usage: Usage) -> UsageOut:
+        return cls(
+            instance_id=usage.instance_id,
+            feature_id=usage.feature_id,
+            consumed=usage.consumed,
+            remaining=usage.remaining,
+            limit=usage.limit,
+        )
 
 
 class UsageList(BaseModel):

@@ -1,15 +1,23 @@
-"""``roost serve`` in the foreground: take the home's lock, then run uvicorn."""
+"""``roost serve`` in the foreground: take the home's lock, open the registry, run uvicorn.
+
+The context is opened before uvicorn starts, so a bad database URL or an unreachable
+PostgreSQL is one clear error line instead of a failed lifespan.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from roost.api.app import create_app
-from roost.domain.errors import Conflict
+from roost.domain.errors import Conflict, RoostError
 from roost.home import Home
+from roost.services.context import Context
 from roost.settings import Settings
 
 
@@ -22,12 +30,31 @@ def _check_bindable(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise Conflict(
-                    f"address {host}:{port} is already in use", code="PORT_CONFLICT"
-                ) from None
-            raise Conflict(
-                f"cannot bind {host}:{port}: {exc.strerror}", code="BIND_FAILED"
-            ) from None
+                message = f"address {host}:{port} is already in use"
+                raise Conflict(message, code="PORT_CONFLICT") from None
+            message = f"cannot bind {host}:{port}: {exc.strerror}"
+            raise Conflict(message, code="BIND_FAILED") from None
+
+
+async def _serve(settings: Settings, host: str, port: int) -> None:
+    try:
+        context = await Context.open(settings)
+    except (OSError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        message = f"cannot open the registry {where}: {reason}"
+        raise RoostError(message, code="REGISTRY_UNAVAILABLE") from exc
+    try:
+        config = uvicorn.Config(
+            create_app(context=context),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await context.close()
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
@@ -35,14 +62,11 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     home.acquire_server_lock(f"http://{host}:{port}")
     try:
         _check_bindable(host, port)
-        config = uvicorn.Config(
-            create_app(settings=settings),
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=False,
-            lifespan="on",
-        )
-        uvicorn.Server(config).run()
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+            asyncio.run(_serve(settings, host, port))
+        else:
+            uvloop.run(_serve(settings, host, port))
     finally:
         home.release_server_lock()

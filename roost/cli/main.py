@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -69,8 +70,12 @@ def root(
     url: Annotated[
         str | None, typer.Option(help="Server URL (default: ROOST_URL, http://127.0.0.1:8080).")
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Registry database (default: ROOST_DATABASE_URL, SQLite in the home)."),
+    ] = None,
 ) -> None:
-    settings = Settings.load(home=home, url=url)
+    settings = Settings.load(home=home, url=url, database_url=database_url)
 
     def started(pid: int) -> None:
         output.note(f"started roost server for {settings.home} at {settings.url} (pid {pid})")
@@ -288,9 +293,38 @@ def db_upgrade(ctx: typer.Context) -> None:
     output.out.print(f"registry is up to date ({settings.database_url.split('://')[0]})")
 
 
+GLOBAL_OPTIONS = ("--home", "--url", "--database-url")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Let ``--home``/``--url``/``--database-url`` stand anywhere, as in ``roost serve --home D``.
+
+    Click only takes a group's options before the command name; people put them after.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--":
+            rest += argv[index:]
+            break
+        name = word.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in word:
+                hoisted.append(word)
+            else:
+                hoisted += argv[index : index + 2]
+                index += 1
+        else:
+            rest.append(word)
+        index += 1
+    return hoisted + rest
+
+
 def main() -> None:
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="roost")
     except ServerUnavailable as exc:  # raised before a command's own handler could run
         output.print_error(exc.message, exc.code)
         raise SystemExit(1) from None

@@ -11,11 +11,14 @@ MAX_JSON_DEPTH = 32
 
 
 def check_json_value(value: Any, *, field: str, depth: int = 0) -> None:
-    """Refuse what JSON or PostgreSQL cannot store faithfully: NaN, infinities, NUL."""
+    """Refuse what JSON or PostgreSQL cannot store faithfully: NaN, infinities, NUL.
+
+    The error code names the field: ``INVALID_CONFIG`` for ``field="config"``.
+    """
     if depth > MAX_JSON_DEPTH:
-        raise InvalidInput(f"{field} is nested too deeply", code="VALIDATION_ERROR")
+        raise InvalidInput(f"{field} is nested too deeply", code=_code(field))
     if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidInput(f"{field} holds a non-finite number", code="VALIDATION_ERROR")
+        raise InvalidInput(f"{field} holds a non-finite number", code=_code(field))
     if isinstance(value, str):
         check_text(value, field=field)
     elif isinstance(value, dict):
@@ -29,7 +32,11 @@ def check_json_value(value: Any, *, field: str, depth: int = 0) -> None:
 
 def check_text(value: str, *, field: str) -> None:
     if "\x00" in value:
-        raise InvalidInput(f"{field} contains a NUL character", code="VALIDATION_ERROR")
+        raise InvalidInput(f"{field} contains a NUL character", code=_code(field))
+
+
+def _code(field: str) -> str:
+    return f"INVALID_{field.upper()}"
 
 
 def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from roost.auth import Actor, authorize
 from roost.domain.errors import NotFound, instance_not_found
-from roost.domain.ids import validate_app_name, validate_instance_id
+from roost.domain.ids import validate_app_name
 from roost.domain.model import App, Instance
 from roost.registry import instances as q
 from roost.services import instances as use
@@ -44,6 +44,14 @@ async def _product(ctx: Context, product_id: str) -> App:
     return app
 
 
+async def _instance_of(ctx: Context, actor: Actor, app: App, instance_id: str) -> Instance:
+    """The instance, which must belong to the product: another product's is "not found"."""
+    instance = await use.get_instance(ctx, actor, instance_id)
+    if instance.app_pk != app.pk:
+        raise instance_not_found(instance_id)
+    return instance
+
+
 async def all_instances(ctx: Context, actor: Actor) -> list[Instance]:
     """Every instance of every product (app), oldest first."""
     await authorize(actor, "instance.list")
@@ -64,10 +72,7 @@ async def clear(ctx: Context, actor: Actor, product_id: str, instance_id: str | 
     """Delete one instance of the product, or (seed 000) all of them without an id."""
     app = await _product(ctx, product_id)
     if instance_id is not None:
-        instance = await use.get_instance(ctx, actor, instance_id)
-        if instance.app_pk != app.pk:
-            raise instance_not_found(instance_id)
-        targets = [instance_id]
+        targets = [(await _instance_of(ctx, actor, app, instance_id)).instance_id]
     else:
         targets = [i.instance_id for i in await ctx.registry.read(q.instances_of_app, app.pk)]
     for target in targets:
@@ -86,10 +91,7 @@ async def test_feature(
     """Consume a feature's units on one instance: the named one, else the oldest."""
     app = await _product(ctx, product_id)
     if instance_id is not None:
-        validate_instance_id(instance_id)
-        instance = await use.get_instance(ctx, actor, instance_id)
-        if instance.app_pk != app.pk:
-            raise instance_not_found(instance_id)
+        instance = await _instance_of(ctx, actor, app, instance_id)
     else:
         everyone = await ctx.registry.read(q.instances_of_app, app.pk)
         if not everyone:

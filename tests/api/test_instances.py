@@ -126,7 +126,7 @@ async def test_unknown_fields_and_bad_values_are_422_validation_error(
 async def test_nul_characters_in_config_are_refused_not_stored(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/instances", json={"config": {"k": "a\x00b"}})
     assert response.status_code == 400
-    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert response.json()["code"] == "INVALID_CONFIG"
     assert (await client.get("/v1/instances")).json()["instances"] == []
 
 

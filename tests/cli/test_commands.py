@@ -7,7 +7,7 @@ from typing import Any
 
 from typer.testing import CliRunner, Result
 
-from roost.cli.main import app
+from roost.cli.main import app, hoist_global_options
 from roost.settings import Settings
 
 
@@ -158,3 +158,19 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
         "db",
     ):
         assert name in result.stdout
+
+
+def test_global_options_may_follow_the_command() -> None:
+    assert hoist_global_options(["serve", "--home", "/h", "--port", "1"]) == [
+        "--home",
+        "/h",
+        "serve",
+        "--port",
+        "1",
+    ]
+    assert hoist_global_options(["list", "--url=http://x:1", "--json"]) == [
+        "--url=http://x:1",
+        "list",
+        "--json",
+    ]
+    assert hoist_global_options(["create", "--", "--home"]) == ["create", "--", "--home"]

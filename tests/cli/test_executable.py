@@ -139,3 +139,16 @@ def test_seed_000_workflow_1_with_curl(env: dict[str, str]) -> None:
     )
     remaining = curl(f"{base}/api/instances")["instances"]
     assert [i["instance_id"] for i in remaining] == [v1["instance_id"]]
+
+
+def test_an_unreachable_registry_is_one_clear_line(env: dict[str, str]) -> None:
+    bad = "postgresql+asyncpg://postgres@127.0.0.1:1/nothing"
+    served = run(env, "serve", "--port", str(free_port()), "--database-url", bad)
+    assert served.returncode == 1
+    assert served.stderr.strip().startswith("error: cannot open the registry")
+    assert served.stderr.strip().endswith("(REGISTRY_UNAVAILABLE)")
+    assert "\n" not in served.stderr.strip()
+    started = run(env, "list", "--database-url", bad)  # the background start fails the same way
+    assert started.returncode == 1
+    assert "REGISTRY_UNAVAILABLE" in started.stderr
+    assert "\n" not in started.stderr.strip()

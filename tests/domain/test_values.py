@@ -18,8 +18,9 @@ def test_merge_patch_follows_rfc_7396() -> None:
     "bad", [float("nan"), float("inf"), "a\x00b", {"k\x00": 1}, [[float("-inf")]]]
 )
 def test_values_a_store_cannot_keep_are_refused(bad: object) -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         check_json_value({"x": bad}, field="config")
+    assert refused.value.code == "INVALID_CONFIG"
 
 
 def test_deep_nesting_is_refused() -> None:

@@ -143,14 +143,7 @@ async def consume_usage(
 ) -> UsageOut:
     """Consume units of a feature's quota; 429 ``QUOTA_EXCEEDED`` past the limit."""
     instance = await use.get_instance(ctx, caller, instance_id)
-    used = await usage.consume(ctx, caller, instance, body.feature_id, body.units)
-    return UsageOut(
-        instance_id=instance_id,
-        feature_id=used.feature_id,
-        consumed=used.consumed,
-        remaining=used.remaining,
-        limit=used.limit,
-    )
+    return UsageOut.of(await usage.consume(ctx, caller, instance, body.feature_id, body.units))
 
 
 @router.get("/{instance_id}/usage", response_model=UsageList)
@@ -158,16 +151,7 @@ async def list_usage(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Usa
     instance = await use.get_instance(ctx, caller, instance_id)
     return UsageList(
         instance_id=instance_id,
-        usage=[
-            UsageOut(
-                instance_id=instance_id,
-                feature_id=u.feature_id,
-                consumed=u.consumed,
-                remaining=u.remaining,
-                limit=u.limit,
-            )
-            for u in await usage.usage_of(ctx, caller, instance)
-        ],
+        usage=[UsageOut.of(u) for u in await usage.usage_of(ctx, caller, instance)],
     )
 
 

@@ -1,0 +1,70 @@
+"""The contract every data-plane backend keeps (embedded, Redis).
+
+A namespace is an instance id. Keys are ``str`` (validated by ``keys.check_key``),
+values are ``bytes``. Namespaces are structural: nothing a key contains can make it reach
+another namespace. Writes that would pass a namespace's limits raise
+``StorageQuotaExceeded`` and write nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from roost.domain.errors import RoostError
+
+
+class StorageQuotaExceeded(RoostError):
+    status = 507
+    code = "STORAGE_QUOTA_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_keys: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    bytes: int
+    keys: int
+
+
+def entry_size(key: str, value: bytes) -> int:
+    """What a key counts against ``max_bytes``: its UTF-8 bytes plus its value's."""
+    return len(key.encode()) + len(value)
+
+
+class CacheBackend(Protocol):
+    async def get(self, namespace: str, key: str) -> bytes | None: ...
+
+    async def get_many(self, namespace: str, keys: list[str]) -> dict[str, bytes]: ...
+
+    async def put(
+        self, namespace: str, key: str, value: bytes, ttl_s: float | None, limits: Limits
+    ) -> None: ...
+
+    async def put_many(
+        self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
+    ) -> None:
+        """All or nothing: either every entry is written, or none is."""
+        ...
+
+    async def delete(self, namespace: str, key: str) -> bool: ...
+
+    async def delete_many(self, namespace: str, keys: list[str]) -> int: ...
+
+    async def list_keys(
+        self, namespace: str, prefix: str, after: str | None, limit: int
+    ) -> list[str]:
+        """Keys starting with ``prefix``, in UTF-8 byte order, after ``after``."""
+        ...
+
+    async def usage(self, namespace: str) -> Usage: ...
+
+    async def drop(self, namespace: str) -> None:
+        """Forget the namespace and everything in it."""
+        ...
+
+    async def close(self) -> None: ...

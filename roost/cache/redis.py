@@ -1,0 +1,260 @@
+"""The Redis backend: one hash-tagged key family per instance, quota kept by Lua.
+
+Layout for instance ``i`` under prefix ``p`` (``p`` defaults to ``roost``):
+
+    p:{i}:v:<key>   the value (native TTL with PX)
+    p:{i}:k         sorted set of live keys (score 0): ordered listing by ZRANGEBYLEX
+    p:{i}:s         hash key -> size counted against max_bytes
+    p:{i}:e         sorted set key -> expiry (ms) for keys with a TTL
+    p:{i}:u         hash {bytes, keys}: the namespace's usage
+
+Instance ids cannot contain ``{``, ``}`` or ``:``, so ``p:{i}:v:`` ends exactly where the
+key begins and no crafted key can reach another instance's family. The ``{i}`` hash tag
+puts every key of an instance in one Redis Cluster slot. Writes run as Lua scripts:
+expired keys are purged from the accounting first, then the quota is checked and the
+write applied, atomically.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from roost.cache.backend import Limits, StorageQuotaExceeded, Usage
+
+_PURGE = """
+local function purge(v, k, s, e, u, now)
+  local due = redis.call('ZRANGEBYSCORE', e, '-inf', now)
+  for _, key in ipairs(due) do
+    if redis.call('EXISTS', v .. key) == 0 then
+      local size = tonumber(redis.call('HGET', s, key) or '0')
+      redis.call('ZREM', k, key)
+      redis.call('HDEL', s, key)
+      redis.call('HINCRBY', u, 'bytes', -size)
+      redis.call('HINCRBY', u, 'keys', -1)
+    end
+    redis.call('ZREM', e, key)
+  end
+end
+"""
+
+# KEYS: k s e u   ARGV: value prefix, now ms, ttl ms (0 = none), max bytes, max keys, then
+# key, value pairs. Returns 'OK', or {'bytes'|'keys', would-be total, current total}.
+_PUT_MANY = (
+    _PURGE
+    + """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local v, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_bytes, max_keys = tonumber(ARGV[4]), tonumber(ARGV[5])
+purge(v, k, s, e, u, now)
+local bytes = tonumber(redis.call('HGET', u, 'bytes') or '0')
+local keys = tonumber(redis.call('HGET', u, 'keys') or '0')
+local add_bytes, add_keys = 0, 0
+for i = 6, #ARGV, 2 do
+  local key, value = ARGV[i], ARGV[i + 1]
+  local old = redis.call('HGET', s, key)
+  add_bytes = add_bytes + #key + #value - tonumber(old or '0')
+  if not old then add_keys = add_keys + 1 end
+end
+if bytes + add_bytes > max_bytes then return {'bytes', bytes + add_bytes, bytes} end
+if keys + add_keys > max_keys then return {'keys', keys + add_keys, keys} end
+for i = 6, #ARGV, 2 do
+  local key, value = ARGV[i], ARGV[i + 1]
+  if ttl > 0 then
+    redis.call('SET', v .. key, value, 'PX', ttl)
+    redis.call('ZADD', e, now + ttl, key)
+  else
+    redis.call('SET', v .. key, value)
+    redis.call('ZREM', e, key)
+  end
+  redis.call('ZADD', k, 0, key)
+  redis.call('HSET', s, key, #key + #value)
+end
+redis.call('HINCRBY', u, 'bytes', add_bytes)
+redis.call('HINCRBY', u, 'keys', add_keys)
+return 'OK'
+"""
+)
+
+# KEYS: k s e u   ARGV: value prefix, now ms, then keys. Returns how many were deleted.
+_DELETE_MANY = (
+    _PURGE
+    + """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local v, now = ARGV[1], tonumber(ARGV[2])
+purge(v, k, s, e, u, now)
+local deleted = 0
+for i = 3, #ARGV do
+  local key = ARGV[i]
+  local size = redis.call('HGET', s, key)
+  if size then
+    redis.call('DEL', v .. key)
+    redis.call('ZREM', k, key)
+    redis.call('HDEL', s, key)
+    redis.call('ZREM', e, key)
+    redis.call('HINCRBY', u, 'bytes', -tonumber(size))
+    redis.call('HINCRBY', u, 'keys', -1)
+    deleted = deleted + 1
+  end
+end
+return deleted
+"""
+)
+
+# KEYS: k s e u   ARGV: value prefix, now ms, min, max, limit. Purges, then lists.
+_LIST = (
+    _PURGE
+    + """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+purge(ARGV[1], k, s, e, u, tonumber(ARGV[2]))
+return redis.call('ZRANGEBYLEX', k, ARGV[3], ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
+"""
+)
+
+# KEYS: k s e u   ARGV: value prefix, now ms. Purges, then reports {bytes, keys}.
+_USAGE = (
+    _PURGE
+    + """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+purge(ARGV[1], k, s, e, u, tonumber(ARGV[2]))
+local bytes = tonumber(redis.call('HGET', u, 'bytes') or '0')
+return {bytes, tonumber(redis.call('HGET', u, 'keys') or '0')}
+"""
+)
+
+# KEYS: k s e u   ARGV: value prefix. Deletes the values in batches, then the bookkeeping.
+_DROP = """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local v = ARGV[1]
+while true do
+  local batch = redis.call('ZRANGE', k, 0, 499)
+  if #batch == 0 then break end
+  for i, key in ipairs(batch) do batch[i] = v .. key end
+  redis.call('UNLINK', unpack(batch))
+  redis.call('ZREMRANGEBYRANK', k, 0, 499)
+end
+redis.call('UNLINK', s, e, u)
+return 'OK'
+"""
+
+
+Arg = bytes | str | int
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``redis://host:port/db?prefix=p`` -> (the URL redis-py takes, the key prefix)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    prefix = next((value for name, value in query if name == "prefix"), "roost")
+    rest = urlencode([(name, value) for name, value in query if name != "prefix"])
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
+class RedisStore:
+    def __init__(self, url: str) -> None:
+        connection_url, self.prefix = split_url(url)
+        self._redis = aioredis.Redis.from_url(connection_url, max_connections=64)
+        self._put_many = self._redis.register_script(_PUT_MANY)
+        self._delete_many = self._redis.register_script(_DELETE_MANY)
+        self._list = self._redis.register_script(_LIST)
+        self._usage = self._redis.register_script(_USAGE)
+        self._drop = self._redis.register_script(_DROP)
+
+    def value_key(self, namespace: str, key: str) -> bytes:
+        return self._value_prefix(namespace) + key.encode()
+
+    def _value_prefix(self, namespace: str) -> bytes:
+        return f"{self.prefix}:{{{namespace}}}:v:".encode()
+
+    def _books(self, namespace: str) -> list[str]:
+        base = f"{self.prefix}:{{{namespace}}}"
+        return [f"{base}:k", f"{base}:s", f"{base}:e", f"{base}:u"]
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        value = await self._redis.get(self.value_key(namespace, key))
+        return value if isinstance(value, bytes) else None
+
+    async def get_many(self, namespace: str, keys: list[str]) -> dict[str, bytes]:
+        if not keys:
+            return {}
+        values = await self._redis.mget([self.value_key(namespace, key) for key in keys])
+        return {
+            key: value for key, value in zip(keys, values, strict=True) if isinstance(value, bytes)
+        }
+
+    async def put(
+        self, namespace: str, key: str, value: bytes, ttl_s: float | None, limits: Limits
+    ) -> None:
+        await self.put_many(namespace, {key: value}, ttl_s, limits)
+
+    async def put_many(
+        self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
+    ) -> None:
+        ttl_ms = 0 if ttl_s is None else max(1, int(ttl_s * 1000))
+        args: list[Arg] = [
+            self._value_prefix(namespace),
+            await self._now_ms(),
+            ttl_ms,
+            limits.max_bytes,
+            limits.max_keys,
+        ]
+        for key, value in entries.items():
+            args += [key.encode(), value]
+        result = await self._put_many(keys=self._books(namespace), args=args)
+        if result != b"OK":
+            what, would, current = result[0].decode(), int(result[1]), int(result[2])
+            if what == "bytes":
+                raise StorageQuotaExceeded(
+                    f"instance {namespace!r} would hold {would} bytes,"
+                    f" over its limit of {limits.max_bytes}",
+                    limit_bytes=limits.max_bytes,
+                    used_bytes=current,
+                )
+            raise StorageQuotaExceeded(
+                f"instance {namespace!r} would hold {would} keys,"
+                f" over its limit of {limits.max_keys}",
+                limit_keys=limits.max_keys,
+                used_keys=current,
+            )
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        return await self.delete_many(namespace, [key]) == 1
+
+    async def delete_many(self, namespace: str, keys: list[str]) -> int:
+        args: list[Arg] = [self._value_prefix(namespace), await self._now_ms()]
+        args += [key.encode() for key in dict.fromkeys(keys)]
+        return int(await self._delete_many(keys=self._books(namespace), args=args))
+
+    async def list_keys(
+        self, namespace: str, prefix: str, after: str | None, limit: int
+    ) -> list[str]:
+        encoded = prefix.encode()
+        low = b"[" + encoded if after is None or after < prefix else b"(" + after.encode()
+        high = b"[" + encoded + b"\xff" * 4 if prefix else b"+"
+        args: list[Arg] = [self._value_prefix(namespace), await self._now_ms(), low, high, limit]
+        found = await self._list(keys=self._books(namespace), args=args)
+        return [key.decode() for key in found]
+
+    async def usage(self, namespace: str) -> Usage:
+        args: list[Arg] = [self._value_prefix(namespace), await self._now_ms()]
+        used_bytes, used_keys = await self._usage(keys=self._books(namespace), args=args)
+        return Usage(int(used_bytes), int(used_keys))
+
+    async def drop(self, namespace: str) -> None:
+        await self._drop(keys=self._books(namespace), args=[self._value_prefix(namespace)])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def _now_ms(self) -> int:
+        """Redis's clock, not ours: expiry in the accounting agrees with PX."""
+        seconds, micros = await self._redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+
+__all__ = ["RedisStore", "ResponseError", "split_url"]

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from roost.domain.errors import InvalidInput
+from roost.domain.sizes import parse_size
+
 DEFAULT_URL = "http://127.0.0.1:8080"
 SPEC_FILE = "roost.toml"
 
@@ -22,6 +25,10 @@ class Settings:
     url: str = DEFAULT_URL
     secret_key: str | None = None
     lcc_url: str | None = None
+    cache_backend: str = "embedded"
+    cache_auto_create: bool = True
+    cache_max_value_bytes: int = 1024 * 1024
+    cache_memory_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def load(
@@ -43,7 +50,27 @@ class Settings:
             url=(url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/"),
             secret_key=env.get("ROOST_SECRET_KEY") or None,
             lcc_url=env.get("ROOST_LCC_URL") or None,
+            cache_backend=env.get("ROOST_CACHE_BACKEND") or "embedded",
+            cache_auto_create=_flag(env.get("ROOST_CACHE_AUTO_CREATE"), default=True),
+            cache_max_value_bytes=parse_size(
+                env.get("ROOST_CACHE_MAX_VALUE_BYTES") or 1024 * 1024,
+                field="ROOST_CACHE_MAX_VALUE_BYTES",
+            ),
+            cache_memory_bytes=parse_size(
+                env.get("ROOST_CACHE_MEMORY_BYTES") or 64 * 1024 * 1024,
+                field="ROOST_CACHE_MEMORY_BYTES",
+            ),
         )
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise InvalidInput(f"expected true or false, got {value!r}", code="INVALID_SETTING")
 
 
 def sqlite_url(path: Path) -> str:

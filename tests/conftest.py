@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
@@ -27,7 +28,24 @@ from roost.settings import Settings, sqlite_url
 POSTGRES_ADMIN_URL = os.environ.get(
     "ROOST_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("ROOST_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own on the shared Redis."""
+    return f"roost-test-{uuid.uuid4().hex[:12]}"
+
+
+async def forget_prefix(prefix: str) -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 def _asyncpg_dsn(url: str) -> str:

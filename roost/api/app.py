@@ -4,18 +4,41 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from roost import __version__
 from roost.api import compat, health
+from roost.api.cache import PREFIX as CACHE_PREFIX
+from roost.api.cache import DataPlane, Receive, Scope, Send
+from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import install_error_handlers
 from roost.api.v1 import events, instances
 from roost.services.context import Context
 from roost.settings import Settings
 
 
-def create_app(*, settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+class RoostApp:
+    """The ASGI entry point: ``/v1/cache`` goes to the raw data plane, the rest to FastAPI."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+        self.data_plane = DataPlane(lambda: api.state.context)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(CACHE_PREFIX) and path[
+                len(CACHE_PREFIX) : len(CACHE_PREFIX) + 1
+            ] in ("", "/"):
+                await self.data_plane(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+def create_app(*, settings: Settings | None = None, context: Context | None = None) -> RoostApp:
     """An app over ``context`` (kept open by the caller), or one it opens from ``settings``."""
     if (settings is None) == (context is None):
         raise ValueError("give exactly one of settings or context")
@@ -45,4 +68,20 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
     install_error_handlers(app)
     for module in (health, instances, events, compat):
         app.include_router(module.router)
-    return app
+    _describe_data_plane(app)
+    return RoostApp(app)
+
+
+def _describe_data_plane(app: FastAPI) -> None:
+    """Add the raw data plane's routes to the generated OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema["paths"].update(CACHE_PATHS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

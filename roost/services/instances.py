@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,9 @@ from roost.keys import KeyPair
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry.events import record_event
-from roost.services.context import Context
+
+if TYPE_CHECKING:
+    from roost.services.context import Context
 
 CREATE_ATTEMPTS = 8
 MAX_PAGE = 1000
@@ -243,7 +245,9 @@ async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: P
         )
         return replace(instance, tags=tags, updated_at=now, **values)
 
-    return await ctx.registry.write(apply)
+    updated = await ctx.registry.write(apply)
+    ctx.directory.forget(instance_id)
+    return updated
 
 
 def _locked(conn: Connection, instance_id: str) -> Instance:
@@ -257,7 +261,9 @@ async def act(ctx: Context, actor: Actor, instance_id: str, action: Action) -> I
     """Apply a lifecycle action; an action that changes nothing succeeds quietly."""
     validate_instance_id(instance_id)
     await authorize(actor, f"instance.{action.value}", instance_id)
-    return await ctx.registry.write(_transition_unit(actor, instance_id, action))
+    moved = await ctx.registry.write(_transition_unit(actor, instance_id, action))
+    ctx.directory.forget(instance_id)  # the data plane sees the new state at once
+    return moved
 
 
 def _transition_unit(
@@ -288,6 +294,8 @@ async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
     validate_instance_id(instance_id)
     await authorize(actor, "instance.delete", instance_id)
     instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
+    ctx.directory.forget(instance_id)
+    await ctx.cache.drop(instance_id)
 
     def remove(conn: Connection) -> None:
         q.delete_instance(conn, instance.pk)

@@ -7,7 +7,7 @@ from redis.crc import key_slot
 
 from roost.cache.backend import Limits
 from roost.cache.redis import RedisStore, split_url
-from tests.cache.conftest import REDIS_URL, forget_prefix
+from tests.conftest import REDIS_URL, forget_prefix
 
 ROOMY = Limits(max_bytes=10**9, max_keys=10**6)
 

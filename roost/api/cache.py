@@ -1,0 +1,343 @@
+"""The data plane: seed 001's ``/v1/cache`` as a raw ASGI app.
+
+This is roost's hottest path, so it runs outside FastAPI (no routing table, no
+dependency injection, no pydantic): it reads the ASGI scope directly, answers from the
+in-memory instance directory and the store, and writes the response itself. The routes
+still appear in ``/openapi.json`` (see ``cache_openapi.py``).
+
+    PUT    /v1/cache/{key}          raw body; X-TTL-Seconds optional       -> 204
+    GET    /v1/cache/{key}          -> the bytes, application/octet-stream
+    HEAD   /v1/cache/{key}          -> 200 with Content-Length, or 404
+    DELETE /v1/cache/{key}          -> 204, or 404
+    POST   /v1/cache/batch/get      {"keys": [...]} -> {"entries", "missing"}
+    POST   /v1/cache/batch/set      {"entries": {key: value}} -> {"written"}
+    POST   /v1/cache/batch/delete   {"keys": [...]} -> {"deleted"}
+    GET    /v1/cache?prefix=&cursor=&limit=   -> {"keys", "next_cursor"}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from roost.cache.keys import check_key
+from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError
+from roost.domain.ids import validate_instance_id
+from roost.domain.states import SERVED_STATES
+from roost.services.context import Context
+from roost.services.directory import Tenant
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PREFIX = "/v1/cache"
+MAX_BATCH = 1000
+MAX_LIST = 1000
+MAX_TTL_S = 10 * 365 * 24 * 3600
+DEFAULT_INSTANCE = "default"  # only batch/get falls back to it (seed 001)
+
+_JSON = [(b"content-type", b"application/json")]
+_OCTETS = b"application/octet-stream"
+
+
+class PayloadTooLarge(RoostError):
+    status = 413
+    code = "VALUE_TOO_LARGE"
+
+
+class MethodNotAllowed(RoostError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
+class KeyNotFound(NotFound):
+    code = "KEY_NOT_FOUND"
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, data: Any) -> None:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    await _respond(send, status, body, _JSON)
+
+
+def _no_content() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    return 204, b"", []
+
+
+class DataPlane:
+    """The ASGI app behind ``/v1/cache``; ``context`` is read when a request arrives."""
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._dispatch(scope, receive, send)
+        except RoostError as exc:
+            await _json(send, exc.status, exc.body())
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = self._context()
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        rest = raw_path[len(PREFIX) :]
+        if rest in (b"", b"/"):
+            if method != "GET":
+                raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}")
+            tenant = await self._tenant(ctx, scope, required=True)
+            await self._list(ctx, scope, tenant, send)
+            return
+        try:
+            key = unquote_to_bytes(rest[1:]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("cache key is not valid UTF-8", code="INVALID_KEY") from None
+        if method == "POST" and key in ("batch/get", "batch/set", "batch/delete"):
+            await self._batch(ctx, scope, receive, send, key.removeprefix("batch/"))
+            return
+        check_key(key)
+        if method == "GET" or method == "HEAD":
+            tenant = await self._tenant(ctx, scope, required=True)
+            value = await ctx.cache.get(tenant.instance_id, key)
+            if value is None:
+                if method == "HEAD":
+                    await _respond(send, 404, b"", [])
+                    return
+                raise KeyNotFound("key not found", key=key)
+            headers = [(b"content-type", _OCTETS)]
+            if method == "HEAD":
+                headers.append((b"content-length", str(len(value)).encode()))
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await _respond(send, 200, value, headers)
+        elif method == "PUT":
+            value = await self._body(ctx, scope, receive, ctx.settings.cache_max_value_bytes)
+            ttl = _ttl(scope)
+            tenant = await self._tenant(ctx, scope, required=True)
+            await ctx.cache.put(tenant.instance_id, key, value, ttl, tenant.limits)
+            await _respond(send, *_no_content())
+        elif method == "DELETE":
+            tenant = await self._tenant(ctx, scope, required=True)
+            if not await ctx.cache.delete(tenant.instance_id, key):
+                raise KeyNotFound("key not found", key=key)
+            await _respond(send, *_no_content())
+        else:
+            raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}/{{key}}")
+
+    # -- instance context ----------------------------------------------------------------
+
+    async def _tenant(self, ctx: Context, scope: Scope, *, required: bool) -> Tenant:
+        instance_id = _instance_id(scope)
+        if instance_id is None:
+            if required:
+                raise InvalidInput("instance ID is required", code="MISSING_INSTANCE_ID")
+            instance_id = DEFAULT_INSTANCE
+        tenant = ctx.directory.cached(instance_id)
+        if tenant is None:
+            validate_instance_id(instance_id)
+            tenant = await ctx.directory.resolve(instance_id)
+        if tenant.state not in SERVED_STATES:
+            raise Conflict(
+                f"instance is {tenant.state.value}",
+                code="INSTANCE_INACTIVE",
+                instance_id=instance_id,
+                status=tenant.state.value,
+            )
+        ctx.directory.touch(tenant)
+        return tenant
+
+    # -- bodies --------------------------------------------------------------------------
+
+    async def _body(self, ctx: Context, scope: Scope, receive: Receive, limit: int) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise PayloadTooLarge(
+                    f"value is larger than the limit of {limit} bytes", limit=limit
+                )
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"value is larger than the limit of {limit} bytes", limit=limit
+                )
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _json_body(self, ctx: Context, scope: Scope, receive: Receive) -> dict[str, Any]:
+        limit = MAX_BATCH * (ctx.settings.cache_max_value_bytes * 2 + 2048)
+        raw = await self._body(ctx, scope, receive, limit)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("request body is not valid JSON", code="INVALID_BODY") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("request body must be a JSON object", code="INVALID_BODY")
+        return data
+
+    # -- batches and listing -------------------------------------------------------------
+
+    async def _batch(
+        self, ctx: Context, scope: Scope, receive: Receive, send: Send, operation: str
+    ) -> None:
+        data = await self._json_body(ctx, scope, receive)
+        encoding = _query(scope).get("encoding")
+        if encoding not in (None, "base64"):
+            raise InvalidInput(
+                f"unknown encoding {encoding!r}: use base64", code="INVALID_ENCODING"
+            )
+        if operation == "set":
+            entries = _entries(data, encoded=encoding == "base64")
+            ttl = _ttl(scope)
+            tenant = await self._tenant(ctx, scope, required=True)
+            await ctx.cache.put_many(tenant.instance_id, entries, ttl, tenant.limits)
+            await _json(send, 200, {"written": len(entries)})
+            return
+        keys = _keys(data)
+        if operation == "delete":
+            tenant = await self._tenant(ctx, scope, required=True)
+            await _json(
+                send, 200, {"deleted": await ctx.cache.delete_many(tenant.instance_id, keys)}
+            )
+            return
+        tenant = await self._tenant(ctx, scope, required=False)  # seed 001: falls back to default
+        found = await ctx.cache.get_many(tenant.instance_id, keys)
+        body: dict[str, Any] = {
+            "entries": {},
+            "missing": [k for k in dict.fromkeys(keys) if k not in found],
+        }
+        if encoding == "base64":
+            body["entries"] = {k: base64.b64encode(v).decode() for k, v in found.items()}
+            body["encoding"] = "base64"
+        else:
+            binary = []
+            for k, v in found.items():
+                try:
+                    body["entries"][k] = v.decode("utf-8")
+                except UnicodeDecodeError:
+                    body["entries"][k] = base64.b64encode(v).decode()
+                    binary.append(k)
+            if binary:
+                body["base64_keys"] = binary
+        await _json(send, 200, body)
+
+    async def _list(self, ctx: Context, scope: Scope, tenant: Tenant, send: Send) -> None:
+        query = _query(scope)
+        prefix = query.get("prefix", "")
+        limit_text = query.get("limit", "100")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST:
+            raise InvalidInput(
+                f"limit must be a whole number from 1 to {MAX_LIST}", code="INVALID_LIMIT"
+            )
+        limit = int(limit_text)
+        after = _decode_cursor(query["cursor"]) if query.get("cursor") else None
+        keys = await ctx.cache.list_keys(tenant.instance_id, prefix, after, limit + 1)
+        more = len(keys) > limit
+        keys = keys[:limit]
+        cursor = _encode_cursor(keys[-1]) if more else None
+        await _json(
+            send, 200, {"instance_id": tenant.instance_id, "keys": keys, "next_cursor": cursor}
+        )
+
+
+def _instance_id(scope: Scope) -> str | None:
+    header = None
+    for name, value in scope["headers"]:
+        if name == b"x-instance-id":
+            header = value.decode("latin-1")
+            break
+    query_string: bytes = scope.get("query_string", b"")
+    from_query = _query(scope).get("instance_id") if b"instance_id=" in query_string else None
+    if header is not None and from_query is not None and header != from_query:
+        raise InvalidInput(
+            "X-Instance-ID and ?instance_id= name different instances",
+            code="CONFLICTING_INSTANCE_ID",
+        )
+    return header if header is not None else from_query
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    query_string: bytes = scope.get("query_string", b"")
+    if not query_string:
+        return {}
+    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def _ttl(scope: Scope) -> float | None:
+    for name, value in scope["headers"]:
+        if name == b"x-ttl-seconds":
+            try:
+                ttl = float(value)
+            except ValueError:
+                ttl = math.nan
+            if not 0 < ttl <= MAX_TTL_S:
+                raise InvalidInput(
+                    f"X-TTL-Seconds must be a number of seconds from 0 to {MAX_TTL_S}",
+                    code="INVALID_TTL",
+                )
+            return ttl
+    return None
+
+
+def _keys(data: dict[str, Any]) -> list[str]:
+    keys = data.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InvalidInput('body must be {"keys": [strings]}', code="INVALID_BODY")
+    if len(keys) > MAX_BATCH:
+        raise InvalidInput(f"a batch takes at most {MAX_BATCH} keys", code="BATCH_TOO_LARGE")
+    for key in keys:
+        check_key(key)
+    return keys
+
+
+def _entries(data: dict[str, Any], *, encoded: bool) -> dict[str, bytes]:
+    entries = data.get("entries")
+    if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
+        raise InvalidInput('body must be {"entries": {key: string}}', code="INVALID_BODY")
+    if len(entries) > MAX_BATCH:
+        raise InvalidInput(f"a batch takes at most {MAX_BATCH} keys", code="BATCH_TOO_LARGE")
+    values = {}
+    for key, value in entries.items():
+        check_key(key)
+        if encoded:
+            try:
+                values[key] = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInput(f"value of {key!r} is not base64", code="INVALID_BODY") from None
+        else:
+            try:
+                values[key] = value.encode("utf-8")
+            except UnicodeEncodeError:
+                message = f"value of {key!r} is not valid UTF-8 (send it with ?encoding=base64)"
+                raise InvalidInput(message, code="INVALID_BODY") from None
+    return values
+
+
+def _encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput(f"invalid cursor {cursor!r}", code="INVALID_CURSOR") from None

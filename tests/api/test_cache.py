@@ -7,46 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
-import pytest
 
 from roost.api.app import create_app
 from roost.services.context import Context
-from roost.settings import Settings, sqlite_url
-from tests.conftest import REDIS_URL, _empty_all_tables, forget_prefix
-
-
-@pytest.fixture(params=["sqlite+embedded", "postgresql+redis"])
-def plane_settings(request: pytest.FixtureRequest, tmp_path: Path, redis_prefix: str) -> Settings:
-    home = tmp_path / "home"
-    if request.param == "sqlite+embedded":
-        return Settings(home=home, database_url=sqlite_url(home / "roost.db"))
-    database: str = request.getfixturevalue("postgres_url")
-    return Settings(
-        home=home, database_url=database, cache_backend=f"{REDIS_URL}/0?prefix={redis_prefix}"
-    )
-
-
-@pytest.fixture
-async def plane_context(plane_settings: Settings, redis_prefix: str) -> AsyncIterator[Context]:
-    ctx = await Context.open(plane_settings)
-    await ctx.registry.write(_empty_all_tables)
-    try:
-        yield ctx
-    finally:
-        await ctx.close()
-        await forget_prefix(redis_prefix)
-
-
-@pytest.fixture
-async def http(plane_context: Context) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(context=plane_context))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8080") as client:
-        yield client
+from roost.settings import Settings
+from tests.conftest import _empty_all_tables, forget_prefix
 
 
 def inst(instance_id: str) -> dict[str, str]:
@@ -253,8 +221,8 @@ async def test_batch_limits_and_bad_bodies(http: httpx.AsyncClient) -> None:
     ):
         response = await http.post(path, headers=inst("x"), json=body)
         assert (response.status_code, response.json()["code"]) == (400, "BATCH_TOO_LARGE")
-    for body in (b"not json", b"[1]", b'{"keys": "a"}', b'{"keys": [1]}'):
-        response = await http.post("/v1/cache/batch/get", headers=inst("x"), content=body)
+    for raw in (b"not json", b"[1]", b'{"keys": "a"}', b'{"keys": [1]}'):
+        response = await http.post("/v1/cache/batch/get", headers=inst("x"), content=raw)
         assert (response.status_code, response.json()["code"]) == (400, "INVALID_BODY")
     exact = await http.post("/v1/cache/batch/get", headers=inst("x"), json={"keys": keys[:1000]})
     assert exact.status_code == 200
@@ -266,7 +234,9 @@ async def test_listing_pages_with_prefix_and_cursor(http: httpx.AsyncClient) -> 
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"prefix": "user/", "limit": 10, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"prefix": "user/", "limit": 10}
+        if cursor:
+            params["cursor"] = cursor
         page = (await http.get("/v1/cache", headers=inst("p"), params=params)).json()
         seen += page["keys"]
         cursor = page["next_cursor"]

@@ -243,8 +243,8 @@ async def test_listing_pages_with_prefix_and_cursor(http: httpx.AsyncClient) -> 
         if cursor is None:
             break
     assert seen == sorted(k for k in entries if k.startswith("user/"))
-    for params, code in (({"limit": 0}, "INVALID_LIMIT"), ({"cursor": "%%%"}, "INVALID_CURSOR")):
-        response = await http.get("/v1/cache", headers=inst("p"), params=params)
+    for bad, code in (({"limit": "0"}, "INVALID_LIMIT"), ({"cursor": "%%%"}, "INVALID_CURSOR")):
+        response = await http.get("/v1/cache", headers=inst("p"), params=bad)
         assert response.json()["code"] == code
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 from redis.crc import key_slot
 
@@ -35,4 +37,30 @@ async def test_every_key_of_an_instance_is_in_one_cluster_slot(redis_prefix: str
     finally:
         await store.close()
         await client.aclose()
+        await forget_prefix(redis_prefix)
+
+
+async def test_writes_recover_when_redis_forgets_its_scripts(redis_prefix: str) -> None:
+    store = RedisStore(f"{REDIS_URL}/0?prefix={redis_prefix}")
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await store.put("s", "before", b"1", None, ROOMY)
+        await client.script_flush()  # as after a Redis restart
+        await store.put("s", "after", b"2", None, ROOMY)
+        assert await store.get_many("s", ["before", "after"]) == {"before": b"1", "after": b"2"}
+        assert (await store.usage("s")).keys == 2
+    finally:
+        await store.close()
+        await client.aclose()
+        await forget_prefix(redis_prefix)
+
+
+async def test_many_concurrent_commands_share_the_pipeline(redis_prefix: str) -> None:
+    store = RedisStore(f"{REDIS_URL}/0?prefix={redis_prefix}")
+    try:
+        await store.put_many("p", {f"k{n}": str(n).encode() for n in range(500)}, None, ROOMY)
+        values = await asyncio.gather(*(store.get("p", f"k{n}") for n in range(500)))
+        assert values == [str(n).encode() for n in range(500)]
+    finally:
+        await store.close()
         await forget_prefix(redis_prefix)

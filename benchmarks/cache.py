@@ -85,7 +85,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
             return
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{process.args} did not start") from None
+                raise RuntimeError(f"{process.args!r} did not start") from None
             time.sleep(0.1)
 
 

@@ -322,9 +322,29 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return hoisted + rest
 
 
+def _add_cache_commands() -> None:
+    from roost.cli.cache import cache_app
+
+    app.add_typer(cache_app, name="cache")
+
+
+_add_cache_commands()
+
+
 def main() -> None:
+    """The ``roost`` executable: every error, usage errors included, is one line."""
     try:
-        app(args=hoist_global_options(sys.argv[1:]), prog_name="roost")
+        result = app(
+            args=hoist_global_options(sys.argv[1:]), prog_name="roost", standalone_mode=False
+        )
+    except typer.TyperException as exc:  # usage errors: unknown command, missing option ...
+        output.print_error(exc.format_message(), "USAGE_ERROR")
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        output.print_error("aborted", "ABORTED")
+        raise SystemExit(1) from None
     except ServerUnavailable as exc:  # raised before a command's own handler could run
         output.print_error(exc.message, exc.code)
         raise SystemExit(1) from None
+    if isinstance(result, int) and result:
+        raise SystemExit(result)

@@ -174,3 +174,37 @@ def test_global_options_may_follow_the_command() -> None:
         "--json",
     ]
     assert hoist_global_options(["create", "--", "--home"]) == ["create", "--", "--home"]
+
+
+def test_cache_commands(runner: CliRunner, live_server: Settings) -> None:
+    assert "greeting: 11 bytes" in ok(
+        runner, live_server, "cache", "put", "greeting", "hello world", "-i", "demo"
+    )
+    result = roost(
+        runner,
+        live_server,
+        "cache",
+        "put",
+        "a/b.c",
+        "-i",
+        "demo",
+        "--ttl",
+        "60",
+        input="from stdin",
+    )
+    assert result.exit_code == 0, result.output
+    assert ok(runner, live_server, "cache", "get", "greeting", "-i", "demo") == "hello world"
+    assert ok(runner, live_server, "cache", "get", "a/b.c", "-i", "demo") == "from stdin"
+    assert json.loads(ok(runner, live_server, "cache", "ls", "-i", "demo", "--json")) == [
+        "a/b.c",
+        "greeting",
+    ]
+    assert ok(runner, live_server, "cache", "ls", "-i", "demo", "--prefix", "a/").split() == [
+        "a/b.c"
+    ]
+    assert "deleted a/b.c" in ok(runner, live_server, "cache", "del", "a/b.c", "-i", "demo")
+    missing = roost(runner, live_server, "cache", "get", "a/b.c", "-i", "demo")
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == "error: key not found (KEY_NOT_FOUND)"
+    other = roost(runner, live_server, "cache", "get", "greeting", "-i", "other")
+    assert other.exit_code == 1  # another instance's namespace is empty

@@ -152,3 +152,11 @@ def test_an_unreachable_registry_is_one_clear_line(env: dict[str, str]) -> None:
     assert started.returncode == 1
     assert "REGISTRY_UNAVAILABLE" in started.stderr
     assert "\n" not in started.stderr.strip()
+
+
+def test_usage_errors_are_one_line_too(env: dict[str, str]) -> None:
+    for args in (["nosuch"], ["create", "--bogus"], ["cache", "get", "k"]):
+        done = run(env, *args)
+        assert done.returncode == 2, args
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("error: ") and done.stderr.strip().endswith("(USAGE_ERROR)")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 
 from roost import __version__
@@ -16,6 +16,8 @@ from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import install_error_handlers
 from roost.api.v1 import events, instances
+from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from roost.metrics import Metrics
 from roost.services.context import Context
 from roost.settings import Settings
 
@@ -23,9 +25,10 @@ from roost.settings import Settings
 class RoostApp:
     """The ASGI entry point: ``/v1/cache`` goes to the raw data plane, the rest to FastAPI."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, metrics: Metrics) -> None:
         self.api = api
-        self.data_plane = DataPlane(lambda: api.state.context)
+        self.metrics = metrics
+        self.data_plane = DataPlane(lambda: api.state.context, metrics.cache)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -68,8 +71,15 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
     install_error_handlers(app)
     for module in (health, instances, events, compat):
         app.include_router(module.router)
+    metrics = Metrics()
+
+    @app.get("/metrics", response_class=Response, tags=["metrics"])
+    async def prometheus() -> Response:
+        """Prometheus text format."""
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     _describe_data_plane(app)
-    return RoostApp(app)
+    return RoostApp(app, metrics)
 
 
 def _describe_data_plane(app: FastAPI) -> None:

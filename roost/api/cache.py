@@ -29,6 +29,7 @@ from roost.cache.keys import check_key
 from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError
 from roost.domain.ids import validate_instance_id
 from roost.domain.states import SERVED_STATES
+from roost.metrics import CacheTraffic
 from roost.services.context import Context
 from roost.services.directory import Tenant
 
@@ -81,16 +82,20 @@ def _no_content() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
 class DataPlane:
     """The ASGI app behind ``/v1/cache``; ``context`` is read when a request arrives."""
 
-    def __init__(self, context: Callable[[], Context]) -> None:
+    def __init__(self, context: Callable[[], Context], traffic: CacheTraffic) -> None:
         self._context = context
+        self._counts = traffic.counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await self._dispatch(scope, receive, send)
+            operation = await self._dispatch(scope, receive, send)
+            self._counts[operation, "ok"] += 1
         except RoostError as exc:
+            self._counts[_operation(scope), exc.code] += 1
             await _json(send, exc.status, exc.body())
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> str:
+        """Answer the request; the name of the operation it was."""
         ctx = self._context()
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -100,43 +105,45 @@ class DataPlane:
                 raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}")
             tenant = await self._tenant(ctx, scope, required=True)
             await self._list(ctx, scope, tenant, send)
-            return
+            return "list"
         try:
             key = unquote_to_bytes(rest[1:]).decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput("cache key is not valid UTF-8", code="INVALID_KEY") from None
         if method == "POST" and key in ("batch/get", "batch/set", "batch/delete"):
             await self._batch(ctx, scope, receive, send, key.removeprefix("batch/"))
-            return
+            return key.replace("/", "_")
         check_key(key)
-        if method == "GET" or method == "HEAD":
+        if method in ("GET", "HEAD"):
             tenant = await self._tenant(ctx, scope, required=True)
             value = await ctx.cache.get(tenant.instance_id, key)
             if value is None:
                 if method == "HEAD":
                     await _respond(send, 404, b"", [])
-                    return
+                    return "head"
                 raise KeyNotFound("key not found", key=key)
             headers = [(b"content-type", _OCTETS)]
             if method == "HEAD":
                 headers.append((b"content-length", str(len(value)).encode()))
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})
-                return
+                return "head"
             await _respond(send, 200, value, headers)
-        elif method == "PUT":
+            return "get"
+        if method == "PUT":
             value = await self._body(ctx, scope, receive, ctx.settings.cache_max_value_bytes)
             ttl = _ttl(scope)
             tenant = await self._tenant(ctx, scope, required=True)
             await ctx.cache.put(tenant.instance_id, key, value, ttl, tenant.limits)
             await _respond(send, *_no_content())
-        elif method == "DELETE":
+            return "put"
+        if method == "DELETE":
             tenant = await self._tenant(ctx, scope, required=True)
             if not await ctx.cache.delete(tenant.instance_id, key):
                 raise KeyNotFound("key not found", key=key)
             await _respond(send, *_no_content())
-        else:
-            raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}/{{key}}")
+            return "delete"
+        raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}/{{key}}")
 
     # -- instance context ----------------------------------------------------------------
 
@@ -256,6 +263,16 @@ class DataPlane:
         await _json(
             send, 200, {"instance_id": tenant.instance_id, "keys": keys, "next_cursor": cursor}
         )
+
+
+def _operation(scope: Scope) -> str:
+    """The operation a failed request asked for, for the metrics."""
+    path: str = scope["path"]
+    if scope["method"] == "POST" and path.startswith(PREFIX + "/batch/"):
+        return "batch_" + path.rsplit("/", 1)[-1]
+    if path.rstrip("/") == PREFIX:
+        return "list"
+    return str(scope["method"]).lower()
 
 
 def _instance_id(scope: Scope) -> str | None:

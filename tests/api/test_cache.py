@@ -303,3 +303,21 @@ async def test_methods_not_allowed(http: httpx.AsyncClient) -> None:
         await http.put("/v1/cache", headers=inst("m")),
     ):
         assert (response.status_code, response.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+
+
+async def test_traffic_is_counted_in_metrics(http: httpx.AsyncClient) -> None:
+    for n in range(3):
+        await http.put(f"/v1/cache/k{n}", headers=inst("m"), content="v")
+    await http.get("/v1/cache/k0", headers=inst("m"))
+    await http.get("/v1/cache/nope", headers=inst("m"))
+    await http.get("/v1/cache/k0")
+    await http.post("/v1/cache/batch/get", headers=inst("m"), json={"keys": ["k1"]})
+    scraped = await http.get("/metrics")
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    text = scraped.text
+    assert 'roost_cache_requests_total{operation="put",outcome="ok"} 3.0' in text
+    assert 'roost_cache_requests_total{operation="get",outcome="ok"} 1.0' in text
+    assert 'roost_cache_requests_total{operation="get",outcome="KEY_NOT_FOUND"} 1.0' in text
+    assert 'roost_cache_requests_total{operation="get",outcome="MISSING_INSTANCE_ID"} 1.0' in text
+    assert 'roost_cache_requests_total{operation="batch_get",outcome="ok"} 1.0' in text

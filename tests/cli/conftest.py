@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,12 +14,7 @@ from typer.testing import CliRunner
 from roost.api.app import create_app
 from roost.cli.server import is_healthy
 from roost.settings import Settings, sqlite_url
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.servers import free_port
 
 
 @pytest.fixture

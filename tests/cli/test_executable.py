@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from roost.home import Home
-from tests.cli.conftest import free_port
+from tests.servers import free_port
 
 ROOST = str(Path(sys.executable).with_name("roost"))
 

@@ -14,7 +14,7 @@ from roost.api import compat, health
 from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
-from roost.api.errors import install_error_handlers
+from roost.api.errors import ERROR_RESPONSES, install_error_handlers
 from roost.api.v1 import events, instances
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
@@ -73,7 +73,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         app.include_router(module.router)
     metrics = Metrics()
 
-    @app.get("/metrics", response_class=Response, tags=["metrics"])
+    @app.get("/metrics", response_class=Response, tags=["metrics"], responses=ERROR_RESPONSES)
     async def prometheus() -> Response:
         """Prometheus text format."""
         return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)

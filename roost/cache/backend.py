@@ -37,13 +37,16 @@ def entry_size(key: str, value: bytes) -> int:
 
 
 class CacheBackend(Protocol):
+    """Backends subclass this for ``put`` and ``delete``, which are their batch forms."""
+
     async def get(self, namespace: str, key: str) -> bytes | None: ...
 
     async def get_many(self, namespace: str, keys: list[str]) -> dict[str, bytes]: ...
 
     async def put(
         self, namespace: str, key: str, value: bytes, ttl_s: float | None, limits: Limits
-    ) -> None: ...
+    ) -> None:
+        await self.put_many(namespace, {key: value}, ttl_s, limits)
 
     async def put_many(
         self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
@@ -51,7 +54,8 @@ class CacheBackend(Protocol):
         """All or nothing: either every entry is written, or none is."""
         ...
 
-    async def delete(self, namespace: str, key: str) -> bool: ...
+    async def delete(self, namespace: str, key: str) -> bool:
+        return await self.delete_many(namespace, [key]) == 1
 
     async def delete_many(self, namespace: str, keys: list[str]) -> int: ...
 

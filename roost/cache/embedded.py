@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sortedcontainers import SortedList
 
-from roost.cache.backend import Limits, StorageQuotaExceeded, Usage, entry_size
+from roost.cache.backend import CacheBackend, Limits, StorageQuotaExceeded, Usage, entry_size
 
 # crc32 of the rest | op | namespace length | key length | value length | expiry (ms, 0 = none)
 HEADER = struct.Struct("<IBBHIq")
@@ -62,7 +62,7 @@ def _record(op: int, namespace: bytes, key: bytes, value: bytes, expires_ms: int
     return struct.pack("<I", zlib.crc32(body)) + body
 
 
-class EmbeddedStore:
+class EmbeddedStore(CacheBackend):
     def __init__(
         self,
         folder: Path,
@@ -125,11 +125,6 @@ class EmbeddedStore:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def put(
-        self, namespace: str, key: str, value: bytes, ttl_s: float | None, limits: Limits
-    ) -> None:
-        await self.put_many(namespace, {key: value}, ttl_s, limits)
-
     async def put_many(
         self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
     ) -> None:
@@ -172,9 +167,6 @@ class EmbeddedStore:
         for key, value, entry in placed:
             self._install(space, namespace, key, entry)
             self._remember(entry, value)
-
-    async def delete(self, namespace: str, key: str) -> bool:
-        return await self.delete_many(namespace, [key]) == 1
 
     async def delete_many(self, namespace: str, keys: list[str]) -> int:
         self._expire_due()

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from roost.cache.backend import Limits, StorageQuotaExceeded, Usage
+from roost.cache.backend import CacheBackend, Limits, StorageQuotaExceeded, Usage
 
 _PURGE = """
 local function now_ms()
@@ -205,7 +205,7 @@ class AutoPipeline:
             self._flushing = False
 
 
-class RedisStore:
+class RedisStore(CacheBackend):
     def __init__(self, url: str) -> None:
         connection_url, self.prefix = split_url(url)
         self._redis = aioredis.Redis.from_url(connection_url, max_connections=16)
@@ -254,11 +254,6 @@ class RedisStore:
             key: value for key, value in zip(keys, values, strict=True) if isinstance(value, bytes)
         }
 
-    async def put(
-        self, namespace: str, key: str, value: bytes, ttl_s: float | None, limits: Limits
-    ) -> None:
-        await self.put_many(namespace, {key: value}, ttl_s, limits)
-
     async def put_many(
         self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
     ) -> None:
@@ -282,9 +277,6 @@ class RedisStore:
                 limit_keys=limits.max_keys,
                 used_keys=current,
             )
-
-    async def delete(self, namespace: str, key: str) -> bool:
-        return await self.delete_many(namespace, [key]) == 1
 
     async def delete_many(self, namespace: str, keys: list[str]) -> int:
         args: list[Arg] = [self._value_prefix(namespace)]

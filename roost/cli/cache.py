@@ -85,17 +85,8 @@ def ls(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List an instance's keys, in byte order."""
-    keys: list[str] = []
-    cursor: str | None = None
-    while True:
-        params = {"prefix": prefix, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        page = _client(ctx).json(
-            "GET", "/v1/cache", headers={"X-Instance-ID": instance}, params=params
-        )
-        keys += page["keys"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    params = [("prefix", prefix), ("limit", "1000")]
+    keys = _client(ctx).collect("/v1/cache", "keys", params, {"X-Instance-ID": instance})
     if as_json:
         output.print_json(keys)
     elif not keys:

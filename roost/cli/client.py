@@ -52,6 +52,24 @@ class Client:
         response = self.request(method, path, **kwargs)
         return None if response.status_code == 204 else response.json()
 
+    def collect(
+        self,
+        path: str,
+        field: str,
+        params: list[tuple[str, str]],
+        headers: dict[str, str] | None = None,
+    ) -> list[Any]:
+        """Every item of a cursor-paged listing (``{field: [...], "next_cursor": ...}``)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page_params = [*params, *([("cursor", cursor)] if cursor else [])]
+            page = self.json("GET", path, params=page_params, headers=headers)
+            items += page[field]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return items
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()

@@ -186,16 +186,7 @@ def list_(
         if value is not None:
             params.append((key, value))
     params += [("tag", t) for t in tag or []]
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = _client(ctx).json(
-            "GET", "/v1/instances", params=[*params, *([("cursor", cursor)] if cursor else [])]
-        )
-        found += page["instances"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    found = _client(ctx).collect("/v1/instances", "instances", params)
     if as_json:
         output.print_json(found)
     elif not found:

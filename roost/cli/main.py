@@ -313,13 +313,15 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return hoisted + rest
 
 
-def _add_cache_commands() -> None:
+def _add_command_groups() -> None:
+    from roost.cli.apps import apps_app
     from roost.cli.cache import cache_app
 
+    app.add_typer(apps_app, name="apps")
     app.add_typer(cache_app, name="cache")
 
 
-_add_cache_commands()
+_add_command_groups()
 
 
 def main() -> None:

@@ -67,6 +67,23 @@ apps = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+app_versions = Table(
+    "app_versions",
+    metadata,
+    Column("app_pk", Integer, ForeignKey("apps.pk", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Registry-wide settings that the API changes (default_app, ...), one row per name.
+registry_settings = Table(
+    "registry_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
 instances = Table(
     "instances",
     metadata,

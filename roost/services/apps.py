@@ -11,6 +11,7 @@ from roost.registry import apps as q
 from roost.registry.database import Registry
 
 DEFAULT_APP = "default"
+DEFAULT_APP_SETTING = "default_app"
 DEFAULT_VERSION = "1.0.0"
 
 
@@ -20,6 +21,23 @@ class AppCatalog:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._by_name: dict[str, App] = {}
+        self._default: str | None = None
+        self._default_loaded = False
+
+    def forget(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    async def default_name(self) -> str | None:
+        """The app a create uses when it names none (set by ``roost apps add``)."""
+        if not self._default_loaded:
+            value = await self._registry.read(q.get_setting, DEFAULT_APP_SETTING)
+            self._default = value if isinstance(value, str) else None
+            self._default_loaded = True
+        return self._default
+
+    async def set_default(self, name: str) -> None:
+        await self._registry.write(q.set_setting, DEFAULT_APP_SETTING, name)
+        self._default, self._default_loaded = name, True
 
     async def find(self, name: str) -> App | None:
         app = self._by_name.get(name)
@@ -49,9 +67,10 @@ class AppCatalog:
         return app
 
     async def for_new_instance(self, name: str | None) -> App:
-        """The app a create names; without a name, the default app (bare ``default``)."""
+        """The app a create names; without a name, the default app, else bare ``default``."""
         if name is None:
-            return await self.ensure_bare(DEFAULT_APP)
+            default = await self.default_name()
+            return await self.get(default) if default else await self.ensure_bare(DEFAULT_APP)
         validate_app_name(name)
         return await self.get(name)
 

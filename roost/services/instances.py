@@ -22,6 +22,7 @@ from roost.keys import KeyPair
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry.events import record_event
+from roost.services.app_specs import check_version
 
 if TYPE_CHECKING:
     from roost.services.context import Context
@@ -66,6 +67,7 @@ async def create_instance(
     await authorize(actor, "instance.create", instance_id)
     check_json_value(request.config, field="config")
     app = await ctx.apps.for_new_instance(request.app)
+    await check_version(ctx, app, request.version)
     wanted_ordinal = None if instance_id is None else ordinal_of_id(instance_id)
     private_encrypted = None if key_pair is None else ctx.box.encrypt(key_pair.private_pem)
 
@@ -117,11 +119,37 @@ async def create_instance(
         except BaseException:
             book.release(ordinal)
             raise
-        return _created(pk, new, app)
+        created = _created(pk, new, app)
+        if created.state is State.PENDING:
+            created = await _installed(ctx, actor, created)
+        return created
     raise Conflict(
         "could not create the instance: too many concurrent conflicts, try again",
         code="CREATE_CONFLICT",
     )
+
+
+async def _installed(ctx: Context, actor: Actor, instance: Instance) -> Instance:
+    """An app with services: the instance is ``pending`` until installed, then ``inactive``.
+
+    (Install hooks and the instance directory come with the instance files.)
+    """
+
+    def apply(conn: Connection) -> Instance:
+        now = utcnow()
+        q.compare_and_set_state(
+            conn, instance.pk, expected=State.PENDING, new=State.INACTIVE, at=now
+        )
+        record_event(
+            conn,
+            actor=actor.name,
+            action="instance.installed",
+            instance_id=instance.instance_id,
+            app=instance.app,
+        )
+        return replace(instance, state=State.INACTIVE, updated_at=now)
+
+    return await ctx.registry.write(apply)
 
 
 async def _refuse_taken(ctx: Context, app: App, instance_id: str, ordinal: int | None) -> None:

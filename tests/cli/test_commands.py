@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -208,3 +209,28 @@ def test_cache_commands(runner: CliRunner, live_server: Settings) -> None:
     assert missing.stderr.strip() == "error: key not found (KEY_NOT_FOUND)"
     other = roost(runner, live_server, "cache", "get", "greeting", "-i", "other")
     assert other.exit_code == 1  # another instance's namespace is empty
+
+
+def test_apps_commands(runner: CliRunner, live_server: Settings, tmp_path: Path) -> None:
+    spec = tmp_path / "roost.toml"
+    spec.write_text(
+        'default_app = "stack"\n[apps.stack]\nversion = "1.0.0"\n[apps.stack.ports]\nweb = 8000\n'
+        '[apps.stack.services.web]\ncommand = ["python", "-m", "http.server", "{{ ports.web }}"]\n'
+        "[apps.other]\n"
+    )
+    assert (
+        ok(runner, live_server, "apps", "add", str(spec)).split("\n")[0] == "stack 1.0.0 (default)"
+    )
+    listed = as_json(runner, live_server, "apps", "list")
+    assert [(a["name"], a["default"]) for a in listed] == [("other", False), ("stack", True)]
+    assert "web" in ok(runner, live_server, "apps", "list")
+    shown = as_json(runner, live_server, "apps", "show", "stack")
+    assert shown["spec"]["services"]["web"]["command"][-1] == "{{ ports.web }}"
+    assert ok(runner, live_server, "create", "--json").count('"app": "stack"') == 1
+    spec.write_text(spec.read_text().replace("8000", "9000"))
+    refused = roost(runner, live_server, "apps", "add", str(spec))
+    assert refused.exit_code == 1 and "VERSION_EXISTS" in refused.stderr
+    spec.write_text("[apps.bad.services.web]\ncommand = []\n")
+    invalid = roost(runner, live_server, "apps", "add", str(spec))
+    assert invalid.exit_code == 1 and "INVALID_SPEC" in invalid.stderr
+    assert "apps.bad.services.web.command" in invalid.stderr

@@ -1,0 +1,95 @@
+"""``roost apps add|list|show``: apps from ``roost.toml`` into the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from roost.cli import output
+from roost.cli.client import Client, CliError
+from roost.services.app_specs import stored_form
+from roost.settings import find_spec_file
+from roost.specfile import load_spec
+
+apps_app = typer.Typer(help="Apps: the blueprints instances follow.", no_args_is_help=True)
+
+
+def _client(ctx: typer.Context) -> Client:
+    client: Client = ctx.obj
+    return client
+
+
+def add(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Spec file (default: the nearest roost.toml).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register every app of a spec file (a changed app needs a new version)."""
+    path = file or find_spec_file(Path.cwd())
+    if path is None:
+        raise CliError("no roost.toml here or above; give the spec file", "SPEC_NOT_FOUND")
+    spec = load_spec(path)
+    default = spec.default_app or (next(iter(spec.apps)) if len(spec.apps) == 1 else None)
+    results: list[dict[str, Any]] = []
+    for name, app in spec.apps.items():
+        body = {"name": name, **stored_form(app)}
+        params = {"default": "true"} if name == default else {}
+        results.append(_client(ctx).json("POST", "/v1/apps", json=body, params=params))
+    if as_json:
+        output.print_json(results)
+        return
+    for result in results:
+        mark = " (default)" if result["default"] else ""
+        output.out.print(f"{result['name']} {result['version']}{mark}")
+
+
+def list_(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """List apps."""
+    found = _client(ctx).json("GET", "/v1/apps")["apps"]
+    if as_json:
+        output.print_json(found)
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "VERSION", "SERVICES", "VERSIONS", "DEFAULT"):
+        table.add_column(column)
+    for app in found:
+        table.add_row(
+            app["name"],
+            app["version"],
+            ",".join(app["services"]) or "-",
+            str(len(app["versions"])),
+            "yes" if app["default"] else "",
+        )
+    output.out.print(table)
+
+
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="App name.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show an app, its spec and its versions."""
+    app = _client(ctx).json("GET", f"/v1/apps/{name}")
+    if as_json:
+        output.print_json(app)
+        return
+    output.out.print(f"{app['name']} {app['version']}" + (" (default)" if app["default"] else ""))
+    output.out.print("versions: " + ", ".join(v["version"] for v in app["versions"]))
+    output.print_json(app["spec"])
+
+
+def _register() -> None:
+    from roost.cli.main import command
+
+    for function, name in ((add, "add"), (list_, "list"), (show, "show")):
+        command(target=apps_app, name=name)(function)
+
+
+_register()

@@ -1,0 +1,122 @@
+"""Registering apps from their spec, with version history (``POST /v1/apps``).
+
+An app changes only by a new version: the same version with another spec is refused,
+so what an instance was created from can always be read back. Instances stay on their
+version until they are moved explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from roost.auth import Actor, authorize
+from roost.domain.errors import Conflict, NotFound
+from roost.domain.model import App
+from roost.domain.spec import AppSpec
+from roost.registry import apps as q
+from roost.registry.events import record_event
+
+if TYPE_CHECKING:
+    from roost.services.context import Context
+
+
+@dataclass(frozen=True)
+class Registered:
+    app: App
+    created: bool  # a new app
+    changed: bool  # a new version (or a new app)
+
+
+def stored_form(spec: AppSpec) -> dict[str, Any]:
+    """The spec as the registry keeps it: JSON, files inline, without the name."""
+    return spec.model_dump(mode="json", exclude={"name"})
+
+
+async def register_app(
+    ctx: Context, actor: Actor, spec: AppSpec, *, make_default: bool
+) -> Registered:
+    await authorize(actor, "app.register", spec.name)
+    body = stored_form(spec)
+
+    def apply(conn: Connection) -> Registered:
+        app = q.get_app(conn, spec.name)
+        if app is None:
+            created = q.insert_app(conn, spec.name, spec.version, body)
+            record_event(
+                conn,
+                actor=actor.name,
+                action="app.create",
+                app=spec.name,
+                details={"version": spec.version},
+            )
+            return Registered(created, created=True, changed=True)
+        known = q.version_spec(conn, app.pk, spec.version)
+        if known == body:
+            return Registered(app, created=False, changed=False)
+        if known is not None:
+            raise Conflict(
+                f"app {spec.name!r} already has version {spec.version!r} with another spec:"
+                " give the change a new version",
+                code="VERSION_EXISTS",
+                app=spec.name,
+                version=spec.version,
+            )
+        updated = q.add_version(conn, app, spec.version, body)
+        record_event(
+            conn,
+            actor=actor.name,
+            action="app.version",
+            app=spec.name,
+            details={"from": app.version, "to": spec.version},
+        )
+        return Registered(updated, created=False, changed=True)
+
+    registered = await ctx.registry.write(apply)
+    ctx.apps.forget(spec.name)
+    if make_default:
+        await ctx.apps.set_default(spec.name)
+    return registered
+
+
+@dataclass(frozen=True)
+class AppDetail:
+    app: App
+    versions: list[tuple[str, datetime]]
+    default: bool
+
+
+async def describe_app(ctx: Context, actor: Actor, name: str) -> AppDetail:
+    await authorize(actor, "app.read", name)
+    app = await ctx.apps.get(name)
+    history = await ctx.registry.read(q.versions, app.pk)
+    return AppDetail(app, history, await ctx.apps.default_name() == name)
+
+
+async def list_apps(ctx: Context, actor: Actor) -> list[AppDetail]:
+    await authorize(actor, "app.list")
+    default = await ctx.apps.default_name()
+
+    def everything(conn: Connection) -> list[tuple[App, list[tuple[str, datetime]]]]:
+        return [(app, q.versions(conn, app.pk)) for app in q.list_apps(conn)]
+
+    return [
+        AppDetail(app, history, app.name == default)
+        for app, history in await ctx.registry.read(everything)
+    ]
+
+
+async def check_version(ctx: Context, app: App, version: str | None) -> None:
+    """An app with services only runs versions it has; a bare app takes any label."""
+    if version is None or app.bare or version == app.version:
+        return
+    if await ctx.registry.read(q.version_spec, app.pk, version) is None:
+        raise NotFound(
+            f"app {app.name!r} has no version {version!r}",
+            code="VERSION_NOT_FOUND",
+            app=app.name,
+            version=version,
+        )

@@ -1,0 +1,27 @@
+"""Reading ``roost.toml`` from disk: the thin layer around ``domain.spec``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from roost.domain.spec import Spec, SpecError, parse_spec
+
+
+def load_spec(path: Path) -> Spec:
+    """Parse the spec file; template paths are read relative to its folder."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(str(path), [f"cannot read the spec: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(str(path), [f"not valid TOML: {exc}"]) from None
+    folder = path.parent
+
+    def read_file(relative: str) -> str:
+        target = (folder / relative).resolve()
+        return target.read_text()
+
+    return parse_spec(data, source=path.name, read_file=read_file)

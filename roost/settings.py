@@ -29,6 +29,7 @@ class Settings:
     cache_auto_create: bool = True
     cache_max_value_bytes: int = 1024 * 1024
     cache_memory_bytes: int = 64 * 1024 * 1024
+    port_range: str = "20000-29999"
 
     @classmethod
     def load(
@@ -56,6 +57,7 @@ class Settings:
                 env.get("ROOST_CACHE_MAX_VALUE_BYTES") or 1024 * 1024,
                 field="ROOST_CACHE_MAX_VALUE_BYTES",
             ),
+            port_range=env.get("ROOST_PORT_RANGE") or "20000-29999",
             cache_memory_bytes=parse_size(
                 env.get("ROOST_CACHE_MEMORY_BYTES") or 64 * 1024 * 1024,
                 field="ROOST_CACHE_MEMORY_BYTES",

@@ -59,6 +59,10 @@ class InstanceCreate(Strict):
     name: Name | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=64)
     config: dict[str, Any] = Field(default_factory=dict)
+    ports: dict[str, Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=dict, description="explicit ports by name, instead of the spec's"
+    )
+    auto_ports: bool = Field(default=False, description="a conflicting port falls back to auto")
 
 
 class InstancePatch(Strict):
@@ -80,6 +84,7 @@ class InstanceOut(BaseModel):
     health: Health
     health_error: str | None
     tags: list[str]
+    ports: dict[str, int]
     owner: str | None
     config: dict[str, Any]
     created_at: str
@@ -105,6 +110,7 @@ def instance_json(instance: Instance) -> dict[str, Any]:
         "health": instance.health.value,
         "health_error": instance.health_error,
         "tags": list(instance.tags),
+        "ports": instance.ports,
         "owner": instance.owner,
         "config": instance.config,
         "created_at": rfc3339(instance.created_at),

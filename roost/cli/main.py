@@ -102,6 +102,42 @@ def _parse_config(pairs: list[str]) -> dict[str, Any]:
     return config
 
 
+def _parse_ports(pairs: list[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for pair in pairs:
+        name, sep, number = pair.partition("=")
+        if not sep or not name or not number.isdigit():
+            raise CliError(f"a port is NAME=PORT, got {pair!r}", "INVALID_PORT")
+        ports[name] = int(number)
+    return ports
+
+
+@command()
+def ports(
+    ctx: typer.Context,
+    instance_id: Annotated[
+        str | None, typer.Argument(help="Only this instance.", show_default=False)
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show allocated ports: every instance's, or one instance's."""
+    client = _client(ctx)
+    if instance_id is not None:
+        found = client.json("GET", f"/v1/instances/{instance_id}/ports")
+        rows = [
+            {"port": port, "name": name, "instance_id": instance_id}
+            for name, port in found["ports"].items()
+        ]
+    else:
+        rows = client.json("GET", "/v1/ports")["ports"]
+    if as_json:
+        output.print_json(rows)
+    elif not rows:
+        output.out.print("no ports")
+    else:
+        output.out.print(output.port_table(rows))
+
+
 @command()
 def serve(
     ctx: typer.Context,
@@ -149,10 +185,21 @@ def create(
     config: Annotated[
         list[str] | None, typer.Option("--config", "-c", help="KEY=VALUE (JSON value; repeatable).")
     ] = None,
+    port: Annotated[
+        list[str] | None, typer.Option("--port", "-p", help="NAME=PORT, instead of the spec's.")
+    ] = None,
+    auto_ports: Annotated[
+        bool, typer.Option("--auto-ports", help="A conflicting port falls back to a free one.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an instance."""
-    body: dict[str, Any] = {"tags": tag or [], "config": _parse_config(config or [])}
+    body: dict[str, Any] = {
+        "tags": tag or [],
+        "config": _parse_config(config or []),
+        "ports": _parse_ports(port or []),
+        "auto_ports": auto_ports,
+    }
     for key, value in (
         ("instance_id", instance_id),
         ("app", app_name),

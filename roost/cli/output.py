@@ -42,7 +42,7 @@ def _state(state: str) -> str:
 
 def instance_table(instances: Iterable[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("ID", "NAME", "APP", "VERSION", "ORD", "STATE", "HEALTH", "TAGS"):
+    for column in ("ID", "NAME", "APP", "VERSION", "ORD", "STATE", "HEALTH", "PORTS", "TAGS"):
         table.add_column(column, overflow="fold")
     for item in instances:
         table.add_row(
@@ -53,6 +53,7 @@ def instance_table(instances: Iterable[dict[str, Any]]) -> Table:
             str(item["ordinal"]),
             _state(item["state"]),
             item["health"],
+            " ".join(f"{name}:{port}" for name, port in item.get("ports", {}).items()),
             ",".join(item["tags"]),
         )
     return table
@@ -86,4 +87,13 @@ def event_table(events: Iterable[dict[str, Any]]) -> Table:
             item["outcome"],
             json.dumps(item["details"]) if item["details"] else "",
         )
+    return table
+
+
+def port_table(rows: Iterable[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("PORT", "NAME", "INSTANCE", "APP"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["port"]), row["name"], row["instance_id"], row.get("app", ""))
     return table

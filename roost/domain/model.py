@@ -44,6 +44,7 @@ class Instance:
     created_at: datetime
     updated_at: datetime
     tags: tuple[str, ...] = ()
+    ports: dict[str, int] = field(default_factory=dict)
     owner: str | None = None
     error: str | None = None
     previous_state: State | None = None
@@ -66,6 +67,7 @@ class NewInstance:
     tags: tuple[str, ...]
     owner: str | None
     created_at: datetime
+    ports: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

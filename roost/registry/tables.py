@@ -103,6 +103,7 @@ instances = Table(
     # Tags twice: this sorted list is what reads return (no second query per page);
     # instance_tags indexes them for filtering. Both change in the same transaction.
     Column("tags", JSON, nullable=False),
+    Column("ports", JSON, nullable=False, server_default="{}"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_active_at", UTCDateTime, nullable=True),
@@ -120,6 +121,17 @@ instance_tags = Table(
     ),
     Column("tag", String(64), primary_key=True),
     Index(None, "tag", "instance_pk"),
+)
+
+# Every allocated port: the unique (host, port) is what keeps two instances off one port.
+ports = Table(
+    "ports",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("port", Integer, primary_key=True),
+    Column("instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), nullable=False),
+    Column("name", String(32), nullable=False),
+    Index(None, "instance_pk"),
 )
 
 events = Table(

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from roost.domain.errors import NotFound
 from roost.domain.ids import validate_app_name
 from roost.domain.model import App
+from roost.domain.spec import AppSpec, parse_app
 from roost.registry import apps as q
 from roost.registry.database import Registry
 
@@ -23,9 +24,18 @@ class AppCatalog:
         self._by_name: dict[str, App] = {}
         self._default: str | None = None
         self._default_loaded = False
+        self._specs: dict[tuple[str, str], AppSpec] = {}
 
     def forget(self, name: str) -> None:
         self._by_name.pop(name, None)
+
+    def spec_of(self, app: App) -> AppSpec:
+        """The app's parsed spec (its current version), parsed once per version."""
+        key = (app.name, app.version)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = parse_app(app.name, app.spec, where=app.name)
+        return spec
 
     async def default_name(self) -> str | None:
         """The app a create uses when it names none (set by ``roost apps add``)."""

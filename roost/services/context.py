@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass, field
 
 from roost.cache.backend import CacheBackend
@@ -17,11 +18,13 @@ from roost.cache.redis import RedisStore
 from roost.domain.errors import InvalidInput
 from roost.domain.model import Instance
 from roost.home import Home
+from roost.ports import parse_range
 from roost.registry.database import Registry
 from roost.secrets import SecretBox
 from roost.services.apps import AppCatalog
 from roost.services.directory import Directory
 from roost.services.ordinals import OrdinalAllocator
+from roost.services.ports import PortAllocator
 from roost.settings import Settings
 
 log = logging.getLogger("roost.context")
@@ -50,6 +53,7 @@ class Context:
     apps: AppCatalog
     ordinals: OrdinalAllocator
     cache: CacheBackend
+    ports: PortAllocator
     directory: Directory = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
@@ -66,8 +70,16 @@ class Context:
             await cache.close()
             await registry.close()
             raise
+        ports = PortAllocator(registry, socket.gethostname(), parse_range(settings.port_range))
         context = cls(
-            settings, home, registry, box, AppCatalog(registry), OrdinalAllocator(registry), cache
+            settings,
+            home,
+            registry,
+            box,
+            AppCatalog(registry),
+            OrdinalAllocator(registry),
+            cache,
+            ports,
         )
         context.directory = Directory(
             registry, context._create_for_data_plane, auto_create=settings.cache_auto_create

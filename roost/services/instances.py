@@ -19,8 +19,10 @@ from roost.domain.model import App, Instance, InstanceFilter, NewInstance
 from roost.domain.states import Action, Health, State, is_noop, transition
 from roost.domain.values import check_json_value, merge_patch
 from roost.keys import KeyPair
+from roost.ports import Wanted, plan_ports
 from roost.registry import instances as q
 from roost.registry import keys as key_store
+from roost.registry import ports as port_store
 from roost.registry.events import record_event
 from roost.services.app_specs import check_version
 
@@ -39,6 +41,8 @@ class CreateRequest:
     name: str | None = None
     tags: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    auto_ports: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,15 @@ async def create_instance(
             continue
         else:
             ordinal = wanted_ordinal
+        try:
+            spec = ctx.apps.spec_of(app)
+            wanted = plan_ports(
+                spec.ports, stride=spec.port_stride, ordinal=ordinal, explicit=request.ports
+            )
+            allocated = await ctx.ports.allocate(wanted, auto_fallback=request.auto_ports)
+        except BaseException:
+            book.release(ordinal)
+            raise
         new = NewInstance(
             instance_id=current_id,
             app_pk=app.pk,
@@ -93,10 +106,12 @@ async def create_instance(
             tags=tuple(sorted(set(request.tags))),
             owner=actor.name,
             created_at=utcnow(),
+            ports=allocated,
         )
 
         def insert(conn: Connection, new: NewInstance = new) -> int:
             pk = q.insert_instance(conn, new)
+            port_store.insert_ports(conn, ctx.ports.host, pk, new.ports)
             if key_pair is not None and private_encrypted is not None:
                 key_store.insert_keys(conn, pk, key_pair.public_pem, private_encrypted)
             record_event(
@@ -114,11 +129,14 @@ async def create_instance(
         except IntegrityError:
             book.release(ordinal)
             await _refuse_taken(ctx, app, current_id, wanted_ordinal)
+            await _refuse_port_taken(ctx, wanted, request.auto_ports)
             ctx.ordinals.forget(app.pk)
             continue
         except BaseException:
             book.release(ordinal)
             raise
+        finally:
+            ctx.ports.release(allocated.values())  # in the registry now, or not taken at all
         created = _created(pk, new, app)
         if created.state is State.PENDING:
             created = await _installed(ctx, actor, created)
@@ -172,6 +190,22 @@ async def _refuse_taken(ctx: Context, app: App, instance_id: str, ordinal: int |
         )
 
 
+async def _refuse_port_taken(ctx: Context, wanted: list[Wanted], auto_ports: bool) -> None:
+    """A planned port went to another instance meanwhile: 409, unless it may move."""
+    planned = {w.port: w for w in wanted if w.port is not None and not auto_ports}
+    if not planned:
+        return
+    held = await ctx.registry.read(port_store.holders, ctx.ports.host, list(planned))
+    for port, holder in held.items():
+        raise Conflict(
+            f"port {port} ({planned[port].name}) is held by instance {holder!r}",
+            code="PORT_CONFLICT",
+            port=port,
+            name=planned[port].name,
+            holder=holder,
+        )
+
+
 def _created(pk: int, new: NewInstance, app: App) -> Instance:
     return Instance(
         pk=pk,
@@ -185,6 +219,7 @@ def _created(pk: int, new: NewInstance, app: App) -> Instance:
         health=Health.UNKNOWN,
         config=new.config,
         tags=new.tags,
+        ports=new.ports,
         owner=new.owner,
         created_at=new.created_at,
         updated_at=new.created_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
@@ -49,6 +50,8 @@ async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Res
         name=body.name,
         tags=tuple(body.tags),
         config=body.config,
+        ports=body.ports,
+        auto_ports=body.auto_ports,
     )
     return json_response(instance_json(await use.create_instance(ctx, caller, request)), 201)
 
@@ -76,6 +79,18 @@ async def list_instances(
 @router.get("/{instance_id}", response_model=InstanceOut)
 async def get_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     return _instance_response(await use.get_instance(ctx, caller, instance_id))
+
+
+class InstancePorts(BaseModel):
+    instance_id: str
+    ports: dict[str, int]
+
+
+@router.get("/{instance_id}/ports", response_model=InstancePorts)
+async def instance_ports(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> InstancePorts:
+    """The instance's allocated ports by name."""
+    instance = await use.get_instance(ctx, caller, instance_id)
+    return InstancePorts(instance_id=instance_id, ports=instance.ports)
 
 
 @router.patch("/{instance_id}", response_model=InstanceOut)

@@ -43,3 +43,18 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     lines = [line.split("#")[0].strip() for line in first_block.splitlines()[1:] if line.strip()]
     assert lines == ["scripts/serve", "scripts/test"]
     assert "scripts/test" in (Path(__file__).parent.parent / ".ci" / "run").read_text()
+
+
+def test_the_readme_spec_example_is_a_valid_spec() -> None:
+    import tomllib
+
+    from roost.domain.spec import parse_spec
+
+    block = README.split("## The app spec (`roost.toml`)")[1].split("```toml")[1].split("```")[0]
+    spec = parse_spec(
+        tomllib.loads(block),
+        source="README.md",
+        read_file=lambda path: "LEVEL={{ config.log_level }}",
+    )
+    assert spec.app().name == "stack"
+    assert spec.app().service_ports("frontend") == ["frontend"]

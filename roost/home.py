@@ -37,17 +37,35 @@ class Home:
         for name in SUBDIRS:
             (self.path / name).mkdir(exist_ok=True)
 
-    def secret_key(self) -> bytes:
-        """The home's Fernet key, created with mode 0600 the first time it is asked for."""
+    def secret_keys(self) -> list[bytes]:
+        """The home's Fernet keys (one line each, the first encrypts), made on first use.
+
+        Mid-rotation the file holds the new key and the old one, so a crash at any
+        point leaves every stored secret readable.
+        """
         self.ensure()
         try:
             fd = os.open(self.secret_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return self.secret_key_file.read_bytes().strip()
+            return [
+                line.strip()
+                for line in self.secret_key_file.read_bytes().splitlines()
+                if line.strip()
+            ]
         key = Fernet.generate_key()
         with os.fdopen(fd, "wb") as handle:
             handle.write(key + b"\n")
-        return key
+        return [key]
+
+    def write_secret_keys(self, keys: list[bytes]) -> None:
+        """Replace ``secret.key`` atomically (write, fsync, rename), mode 0600."""
+        temporary = self.secret_key_file.with_suffix(".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"".join(key + b"\n" for key in keys))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.secret_key_file)
 
     def acquire_server_lock(self, description: str) -> None:
         """Hold the home's server lock until the process ends, or refuse with 409."""

@@ -15,6 +15,7 @@ class SecretBox:
     def __init__(self, keys: list[bytes]) -> None:
         if not keys:
             raise ValueError("SecretBox needs at least one key")
+        self.keys = list(keys)
         try:
             self._fernet = MultiFernet([Fernet(key) for key in keys])
         except ValueError as exc:
@@ -24,13 +25,22 @@ class SecretBox:
             ) from exc
 
     @classmethod
-    def from_setting(cls, setting: str | None, fallback: bytes) -> SecretBox:
+    def from_setting(cls, setting: str | None, fallback: list[bytes]) -> SecretBox:
         if setting:
             return cls([part.strip().encode() for part in setting.split(",") if part.strip()])
-        return cls([fallback])
+        return cls(fallback)
 
     def encrypt(self, plaintext: bytes) -> str:
         return self._fernet.encrypt(plaintext).decode("ascii")
+
+    def rotate(self, token: str) -> str:
+        """The same plaintext, encrypted again with the first key."""
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken as exc:
+            raise RoostError(
+                "stored secret cannot be decrypted with the current key", code="DECRYPT_FAILED"
+            ) from exc
 
     def decrypt(self, token: str) -> bytes:
         try:

@@ -41,10 +41,11 @@ def test_settings_from_environment_and_defaults(tmp_path: Path) -> None:
 
 def test_home_is_created_with_a_0600_secret_key_that_stays_the_same(tmp_path: Path) -> None:
     home = Home(tmp_path / "h")
-    key = home.secret_key()
+    key = home.secret_keys()
     assert {p.name for p in home.path.iterdir()} >= {"instances", "backups", "logs", "secret.key"}
     assert stat.S_IMODE(os.stat(home.secret_key_file).st_mode) == 0o600
-    assert Home(tmp_path / "h").secret_key() == key
+    assert Home(tmp_path / "h").secret_keys() == key
+    assert len(key) == 1
 
 
 def test_one_server_per_home(tmp_path: Path) -> None:

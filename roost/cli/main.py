@@ -363,9 +363,11 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def _add_command_groups() -> None:
     from roost.cli.apps import apps_app
     from roost.cli.cache import cache_app
+    from roost.cli.secrets import secret_app
 
     app.add_typer(apps_app, name="apps")
     app.add_typer(cache_app, name="cache")
+    app.add_typer(secret_app, name="secret")
 
 
 _add_command_groups()

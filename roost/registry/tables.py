@@ -158,6 +158,17 @@ usage = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("name", String(64), primary_key=True),
+    Column("value_encrypted", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 instance_keys = Table(
     "instance_keys",
     metadata,

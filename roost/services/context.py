@@ -61,7 +61,7 @@ class Context:
     async def open(cls, settings: Settings) -> Context:
         home = Home(settings.home)
         home.ensure()
-        box = SecretBox.from_setting(settings.secret_key, home.secret_key())
+        box = SecretBox.from_setting(settings.secret_key, home.secret_keys())
         cache = open_cache(settings, home)
         registry = Registry(settings.database_url)
         try:

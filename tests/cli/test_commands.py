@@ -251,3 +251,19 @@ def test_ports_option_and_command(runner: CliRunner, live_server: Settings, tmp_
     assert "41777" in ok(runner, live_server, "ports")
     bad = roost(runner, live_server, "create", "--app", "web", "--port", "http")
     assert bad.exit_code == 1 and "INVALID_PORT" in bad.stderr
+
+
+def test_secret_commands(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "s")
+    result = roost(runner, live_server, "secret", "set", "s", "API_KEY", input="hunter2\n")
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    listed = ok(runner, live_server, "secret", "list", "s")
+    assert "API_KEY" in listed and "hunter2" not in listed
+    assert [s["name"] for s in as_json(runner, live_server, "secret", "list", "s")] == ["API_KEY"]
+    assert ok(runner, live_server, "secret", "get", "s", "API_KEY") == "hunter2\n"
+    assert "re-encrypted 1" in ok(runner, live_server, "secret", "rotate-key")
+    assert ok(runner, live_server, "secret", "get", "s", "API_KEY") == "hunter2\n"
+    assert "deleted" in ok(runner, live_server, "secret", "rm", "s", "API_KEY")
+    missing = roost(runner, live_server, "secret", "get", "s", "API_KEY")
+    assert missing.exit_code == 1 and missing.stderr.strip().endswith("(SECRET_NOT_FOUND)")

@@ -363,11 +363,13 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def _add_command_groups() -> None:
     from roost.cli.apps import apps_app
     from roost.cli.cache import cache_app
+    from roost.cli.config import config_app
     from roost.cli.secrets import secret_app
 
     app.add_typer(apps_app, name="apps")
     app.add_typer(cache_app, name="cache")
     app.add_typer(secret_app, name="secret")
+    app.add_typer(config_app, name="config")
 
 
 _add_command_groups()

@@ -62,3 +62,25 @@ def lookup_dotted(mapping: dict[str, Any], dotted: str) -> Any:
             return None
         node = node[part]
     return node
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: objects merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def dotted_patch(dotted: str, value: Any) -> dict[str, Any]:
+    """``"a.b", 1`` -> ``{"a": {"b": 1}}`` (a merge patch that sets or, with None, removes)."""
+    parts = dotted.split(".")
+    if not all(parts):
+        raise InvalidInput(f"invalid config key {dotted!r}", code="INVALID_CONFIG_KEY")
+    patch: dict[str, Any] = {parts[-1]: value}
+    for part in reversed(parts[:-1]):
+        patch = {part: patch}
+    return patch

@@ -29,6 +29,19 @@ class AppCatalog:
     def forget(self, name: str) -> None:
         self._by_name.pop(name, None)
 
+    async def spec_of_version(self, app: App, version: str) -> AppSpec | None:
+        """The parsed spec of one of the app's versions (None for a bare app's label)."""
+        if version == app.version:
+            return self.spec_of(app)
+        key = (app.name, version)
+        spec = self._specs.get(key)
+        if spec is None:
+            stored = await self._registry.read(q.version_spec, app.pk, version)
+            if stored is None:
+                return None
+            spec = self._specs[key] = parse_app(app.name, stored, where=app.name)
+        return spec
+
     def spec_of(self, app: App) -> AppSpec:
         """The app's parsed spec (its current version), parsed once per version."""
         key = (app.name, app.version)

@@ -17,7 +17,7 @@ from roost.domain.errors import Conflict, InvalidInput, instance_not_found
 from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
 from roost.domain.model import App, Instance, InstanceFilter, NewInstance
 from roost.domain.states import Action, Health, State, is_noop, transition
-from roost.domain.values import check_json_value, merge_patch
+from roost.domain.values import check_json_value, deep_merge, merge_patch
 from roost.keys import KeyPair
 from roost.ports import Wanted, plan_ports
 from roost.registry import instances as q
@@ -226,6 +226,13 @@ def _created(pk: int, new: NewInstance, app: App) -> Instance:
     )
 
 
+async def effective_config(ctx: Context, instance: Instance) -> dict[str, Any]:
+    """The app's config defaults (of the instance's version) under the instance's overrides."""
+    app = await ctx.apps.get_by_pk(instance.app_pk)
+    spec = await ctx.apps.spec_of_version(app, instance.version)
+    return deep_merge(spec.config if spec is not None else {}, instance.config)
+
+
 async def get_instance(ctx: Context, actor: Actor, instance_id: str) -> Instance:
     validate_instance_id(instance_id)
     await authorize(actor, "instance.read", instance_id)
@@ -268,6 +275,7 @@ class Patch:
     name: str | None = None
     tags: tuple[str, ...] | None = None
     config: dict[str, Any] | None = None
+    replace_config: bool = False  # config replaces the overrides instead of merge-patching
 
 
 async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: Patch) -> Instance:
@@ -285,7 +293,9 @@ async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: P
             values["name"] = patch.name
             changed.append("name")
         if patch.config is not None:
-            config = merge_patch(instance.config, patch.config)
+            config = (
+                patch.config if patch.replace_config else merge_patch(instance.config, patch.config)
+            )
             if config != instance.config:
                 values["config"] = config
                 changed.append("config")

@@ -267,3 +267,20 @@ def test_secret_commands(runner: CliRunner, live_server: Settings) -> None:
     assert "deleted" in ok(runner, live_server, "secret", "rm", "s", "API_KEY")
     missing = roost(runner, live_server, "secret", "get", "s", "API_KEY")
     assert missing.exit_code == 1 and missing.stderr.strip().endswith("(SECRET_NOT_FOUND)")
+
+
+def test_config_commands(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "c", "-c", "level=3")
+    assert "set" in ok(
+        runner, live_server, "config", "set", "c", "cache.max_keys=10", "name=web", "on=true"
+    )
+    assert json.loads(ok(runner, live_server, "config", "get", "c")) == {
+        "level": 3,
+        "cache": {"max_keys": 10},
+        "name": "web",
+        "on": True,
+    }
+    assert json.loads(ok(runner, live_server, "config", "get", "c", "cache.max_keys")) == 10
+    ok(runner, live_server, "config", "unset", "c", "cache.max_keys")
+    missing = roost(runner, live_server, "config", "get", "c", "cache.max_keys")
+    assert missing.exit_code == 1 and missing.stderr.strip().endswith("(CONFIG_KEY_NOT_FOUND)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from dataclasses import replace
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -58,6 +59,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
+    # instances are told where the data plane is (ROOST_CACHE_URL): here
+    settings = replace(settings, url=f"http://{host}:{port}")
     home = Home(settings.home)
     home.acquire_server_lock(f"http://{host}:{port}")
     try:

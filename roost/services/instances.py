@@ -17,13 +17,15 @@ from roost.domain.errors import Conflict, InvalidInput, instance_not_found
 from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
 from roost.domain.model import App, Instance, InstanceFilter, NewInstance
 from roost.domain.states import Action, Health, State, is_noop, transition
-from roost.domain.values import check_json_value, deep_merge, merge_patch
+from roost.domain.values import check_json_value, merge_patch
+from roost.instance_dir import InstanceDir
 from roost.keys import KeyPair
 from roost.ports import Wanted, plan_ports
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry import ports as port_store
 from roost.registry.events import record_event
+from roost.services import instance_files
 from roost.services.app_specs import check_version
 
 if TYPE_CHECKING:
@@ -148,10 +150,13 @@ async def create_instance(
 
 
 async def _installed(ctx: Context, actor: Actor, instance: Instance) -> Instance:
-    """An app with services: the instance is ``pending`` until installed, then ``inactive``.
-
-    (Install hooks and the instance directory come with the instance files.)
-    """
+    """An app with services: the instance is ``pending`` while its directory is rendered
+    and its install hook runs, then ``inactive``. A failed install removes it entirely."""
+    try:
+        await instance_files.install(ctx, instance)
+    except BaseException:
+        await _remove(ctx, actor, instance, action="instance.install-failed")
+        raise
 
     def apply(conn: Connection) -> Instance:
         now = utcnow()
@@ -224,13 +229,6 @@ def _created(pk: int, new: NewInstance, app: App) -> Instance:
         created_at=new.created_at,
         updated_at=new.created_at,
     )
-
-
-async def effective_config(ctx: Context, instance: Instance) -> dict[str, Any]:
-    """The app's config defaults (of the instance's version) under the instance's overrides."""
-    app = await ctx.apps.get_by_pk(instance.app_pk)
-    spec = await ctx.apps.spec_of_version(app, instance.version)
-    return deep_merge(spec.config if spec is not None else {}, instance.config)
 
 
 async def get_instance(ctx: Context, actor: Actor, instance_id: str) -> Instance:
@@ -320,6 +318,7 @@ async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: P
 
     updated = await ctx.registry.write(apply)
     ctx.directory.forget(instance_id)
+    await instance_files.refresh(ctx, updated)
     return updated
 
 
@@ -369,16 +368,34 @@ async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
     instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
     ctx.directory.forget(instance_id)
     await ctx.cache.drop(instance_id)
+    hook = await instance_files.uninstall(ctx, instance)
+    details = (
+        {} if hook is None else {"uninstall_exit_code": hook.code, "uninstall_output": hook.tail}
+    )
+    await _remove(ctx, actor, instance, action="instance.deleted", details=details)
+
+
+async def _remove(
+    ctx: Context,
+    actor: Actor,
+    instance: Instance,
+    *,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Delete the registry entry (keys, usage, ports, secrets go with it) and the directory."""
 
     def remove(conn: Connection) -> None:
         q.delete_instance(conn, instance.pk)
         record_event(
             conn,
             actor=actor.name,
-            action="instance.deleted",
-            instance_id=instance_id,
+            action=action,
+            instance_id=instance.instance_id,
             app=instance.app,
+            details=details or {},
         )
 
     await ctx.registry.write(remove)
+    InstanceDir(ctx.home.path, instance.instance_id).remove()
     (await ctx.ordinals.book(instance.app_pk)).release(instance.ordinal)

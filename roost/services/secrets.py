@@ -20,6 +20,7 @@ from roost.domain.errors import Conflict, InvalidInput, NotFound
 from roost.registry import secrets as store
 from roost.registry.events import record_event
 from roost.secrets import SecretBox
+from roost.services import instance_files
 from roost.services.instances import get_instance
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ async def set_secret(ctx: Context, actor: Actor, instance_id: str, name: str, va
         )
         return created
 
-    return await ctx.registry.write(apply)
+    created = await ctx.registry.write(apply)
+    await instance_files.refresh(ctx, instance)  # files that use the secret
+    return created
 
 
 async def list_secrets(ctx: Context, actor: Actor, instance_id: str) -> list[SecretInfo]:
@@ -121,6 +124,7 @@ async def delete_secret(ctx: Context, actor: Actor, instance_id: str, name: str)
 
     if not await ctx.registry.write(apply):
         raise NotFound(f"instance {instance_id!r} has no secret {name!r}", code="SECRET_NOT_FOUND")
+    await instance_files.refresh(ctx, instance)
 
 
 async def rotate_key(ctx: Context, actor: Actor) -> int:

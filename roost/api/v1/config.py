@@ -11,6 +11,7 @@ from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import InstancePath
 from roost.domain.model import Instance
+from roost.services import instance_files
 from roost.services import instances as use
 from roost.services.context import Context
 
@@ -27,7 +28,7 @@ class ConfigOut(BaseModel):
 async def _out(ctx: Context, instance: Instance) -> ConfigOut:
     return ConfigOut(
         instance_id=instance.instance_id,
-        config=await use.effective_config(ctx, instance),
+        config=await instance_files.effective_config(ctx, instance),
         overrides=instance.config,
     )
 

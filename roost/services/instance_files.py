@@ -1,0 +1,107 @@
+"""Keeping each instance's directory in step with its app, config, ports and secrets.
+
+Only instances of apps that have services or files get a directory: a bare app's
+instance (a seed-000 registration, a data-plane namespace) has nothing to put there.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from roost.domain.errors import RoostError
+from roost.domain.model import Instance
+from roost.domain.spec import AppSpec
+from roost.domain.values import deep_merge
+from roost.files import base_environment, render, render_instance, template_context
+from roost.hooks import HookResult, run_hook
+from roost.instance_dir import InstanceDir
+from roost.registry import secrets as secret_store
+
+if TYPE_CHECKING:
+    from roost.services.context import Context
+
+
+class InstallFailed(RoostError):
+    status = 424
+    code = "INSTALL_FAILED"
+
+
+async def spec_of(ctx: Context, instance: Instance) -> AppSpec | None:
+    app = await ctx.apps.get_by_pk(instance.app_pk)
+    return await ctx.apps.spec_of_version(app, instance.version)
+
+
+async def effective_config(ctx: Context, instance: Instance) -> dict[str, Any]:
+    """The app's config defaults (of the instance's version) under the instance's overrides."""
+    spec = await spec_of(ctx, instance)
+    return deep_merge(spec.config if spec is not None else {}, instance.config)
+
+
+async def decrypted_secrets(ctx: Context, instance: Instance) -> dict[str, str]:
+    def read(conn: Connection) -> dict[str, str]:
+        names = secret_store.secret_names(conn, instance.pk)
+        return {name: secret_store.secret_value(conn, instance.pk, name) or "" for name, _ in names}
+
+    tokens = await ctx.registry.read(read)
+    return {name: ctx.box.decrypt(token).decode() for name, token in tokens.items()}
+
+
+def has_directory(spec: AppSpec | None) -> bool:
+    return spec is not None and bool(spec.services or spec.files or spec.install)
+
+
+async def refresh(ctx: Context, instance: Instance) -> list[str]:
+    """Re-render the instance's files; the ones that changed."""
+    spec = await spec_of(ctx, instance)
+    if spec is None or not has_directory(spec):
+        return []
+    directory = InstanceDir(ctx.home.path, instance.instance_id)
+    files = render_instance(
+        instance,
+        spec,
+        await effective_config(ctx, instance),
+        directory.path,
+        await decrypted_secrets(ctx, instance),
+        ctx.settings.url,
+    )
+    return directory.write(files)
+
+
+async def _hook(ctx: Context, instance: Instance, spec: AppSpec, argv: list[str]) -> HookResult:
+    directory = InstanceDir(ctx.home.path, instance.instance_id)
+    config = await effective_config(ctx, instance)
+    context = template_context(instance, spec, config, directory.path)
+    rendered = [render(part, context, where="hook") for part in argv]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update(base_environment(instance, spec, config, directory.path, ctx.settings.url))
+    return await run_hook(rendered, cwd=directory.path, env=env)
+
+
+async def install(ctx: Context, instance: Instance) -> None:
+    """Render the directory and run the install hook; on failure, raise with its output."""
+    spec = await spec_of(ctx, instance)
+    if spec is None or not has_directory(spec):
+        return
+    await refresh(ctx, instance)
+    if spec.install:
+        result = await _hook(ctx, instance, spec, spec.install)
+        if not result.ok:
+            raise InstallFailed(
+                f"install of {instance.instance_id!r} failed with exit code {result.code}",
+                exit_code=result.code,
+                output=result.tail,
+            )
+
+
+async def uninstall(ctx: Context, instance: Instance) -> HookResult | None:
+    """Run the uninstall hook (if any) and remove the directory."""
+    spec = await spec_of(ctx, instance)
+    result = None
+    directory = InstanceDir(ctx.home.path, instance.instance_id)
+    if spec is not None and spec.uninstall and directory.path.exists():
+        result = await _hook(ctx, instance, spec, spec.uninstall)
+    directory.remove()
+    return result

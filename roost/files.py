@@ -129,9 +129,8 @@ def env_file(variables: Mapping[str, str]) -> str:
     """``KEY="value"`` lines that systemd's EnvironmentFile and compose's env_file both read."""
     lines = []
     for key, value in sorted(variables.items()):
-        escaped = (
-            value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "$$")
-        )
+        # "$" is left alone: systemd does not expand variables in an EnvironmentFile
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         lines.append(f'{key}="{escaped}"')
     return "\n".join(lines) + "\n"
 

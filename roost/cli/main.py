@@ -289,6 +289,35 @@ for _name, _help in (
 
 
 @command()
+def clean(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Instance id, or 'all'.", show_default=False)],
+) -> None:
+    """Remove rendered files, logs and data (seed 004); the instance and its ports stay."""
+    client = _client(ctx)
+    if target == "all":
+        ids = [
+            i["instance_id"]
+            for i in client.collect("/v1/instances", "instances", [("limit", "1000")])
+        ]
+    else:
+        ids = [target]
+    failures = []
+    for instance_id in ids:
+        try:
+            client.request("POST", f"/v1/instances/{instance_id}/clean")
+            output.out.print(f"cleaned {instance_id}")
+        except CliError as exc:
+            if target != "all":
+                raise
+            failures.append(f"{instance_id}: {exc.message}")
+    if failures:
+        raise CliError(
+            f"{len(failures)} of {len(ids)} not cleaned: " + "; ".join(failures), "PARTIAL_FAILURE"
+        )
+
+
+@command()
 def events(
     ctx: typer.Context,
     instance: Annotated[

@@ -105,3 +105,9 @@ async def uninstall(ctx: Context, instance: Instance) -> HookResult | None:
         result = await _hook(ctx, instance, spec, spec.uninstall)
     directory.remove()
     return result
+
+
+async def clean(ctx: Context, instance: Instance) -> None:
+    """Remove the instance's rendered files, logs and data (seed 004's clean); the
+    registry entry and the ports stay. The next start or config change renders again."""
+    InstanceDir(ctx.home.path, instance.instance_id).clean()

@@ -399,3 +399,29 @@ async def _remove(
     await ctx.registry.write(remove)
     InstanceDir(ctx.home.path, instance.instance_id).remove()
     (await ctx.ordinals.book(instance.app_pk)).release(instance.ordinal)
+
+
+async def clean_instance(ctx: Context, actor: Actor, instance_id: str) -> Instance:
+    """Seed 004's ``clean``: files, logs and data go; the instance and its ports stay."""
+    instance = await get_instance(ctx, actor, instance_id)
+    await authorize(actor, "instance.clean", instance_id)
+    if instance.state in (State.ACTIVE, State.PAUSED, State.MIGRATING):
+        raise Conflict(
+            f"instance {instance_id!r} is {instance.state.value}: stop it before cleaning",
+            code="INVALID_TRANSITION",
+            state=instance.state.value,
+            action="clean",
+        )
+    await instance_files.clean(ctx, instance)
+
+    def record(conn: Connection) -> None:
+        record_event(
+            conn,
+            actor=actor.name,
+            action="instance.clean",
+            instance_id=instance_id,
+            app=instance.app,
+        )
+
+    await ctx.registry.write(record)
+    return instance

@@ -140,3 +140,23 @@ async def test_delete_runs_uninstall_and_removes_the_directory(
 async def test_bare_instances_get_no_directory(client: httpx.AsyncClient, context: Context) -> None:
     await client.post("/v1/instances", json={"instance_id": "bare"})
     assert not folder(context, "bare").exists()
+
+
+async def test_clean_removes_files_logs_and_data_but_keeps_the_instance(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await client.post("/v1/apps", json=app())
+    await client.post("/v1/instances", json={"app": "web", "instance_id": "1"})
+    base = folder(context, "1")
+    (base / "data" / "save.dat").write_text("progress")
+    (base / "logs" / "server.log").write_text("lines")
+    cleaned = await client.post("/v1/instances/1/clean")
+    assert cleaned.status_code == 200
+    assert list(base.iterdir()) == []
+    assert cleaned.json()["ports"] == {"http": 43100}
+    assert (await client.get("/v1/ports")).json()["ports"][0]["instance_id"] == "1"
+    await client.patch("/v1/instances/1/config", json={"log_level": "warn"})  # renders again
+    assert (base / "roost.env").exists()
+    await client.post("/v1/instances", json={"instance_id": "live"})  # bare: active
+    refused = await client.post("/v1/instances/live/clean")
+    assert (refused.status_code, refused.json()["code"]) == (409, "INVALID_TRANSITION")

@@ -284,3 +284,21 @@ def test_config_commands(runner: CliRunner, live_server: Settings) -> None:
     ok(runner, live_server, "config", "unset", "c", "cache.max_keys")
     missing = roost(runner, live_server, "config", "get", "c", "cache.max_keys")
     assert missing.exit_code == 1 and missing.stderr.strip().endswith("(CONFIG_KEY_NOT_FOUND)")
+
+
+def test_clean_command(runner: CliRunner, live_server: Settings, tmp_path: Path) -> None:
+    spec = tmp_path / "roost.toml"
+    spec.write_text(
+        '[apps.w.services.web]\ncommand = ["true"]\n[apps.w.files]\n"a.txt" = { content = "x" }\n'
+    )
+    ok(runner, live_server, "apps", "add", str(spec))
+    ok(runner, live_server, "create", "1", "--app", "w")
+    ok(runner, live_server, "create", "2", "--app", "w")
+    assert (live_server.home / "instances" / "1" / "a.txt").exists()
+    assert ok(runner, live_server, "clean", "1").strip() == "cleaned 1"
+    assert not (live_server.home / "instances" / "1" / "a.txt").exists()
+    ok(runner, live_server, "cache", "put", "k", "v", "-i", "bare")  # a bare, active instance: clean refuses it
+    everything = roost(runner, live_server, "clean", "all")
+    assert everything.exit_code == 1
+    assert "cleaned 2" in everything.stdout
+    assert "PARTIAL_FAILURE" in everything.stderr and "bare" in everything.stderr

@@ -130,6 +130,12 @@ for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.
     _action_route(_action)
 
 
+@router.post("/{instance_id}/clean", response_model=InstanceOut)
+async def clean_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
+    """Remove the instance's rendered files, logs and data; keep it and its ports."""
+    return _instance_response(await use.clean_instance(ctx, caller, instance_id))
+
+
 @router.post(
     "/{instance_id}/keys",
     status_code=201,

@@ -18,9 +18,16 @@ from pathlib import Path
 from roost.auth import LOCAL_ACTOR
 from roost.domain.errors import Conflict
 from roost.services import instances, products
+from roost.services.app_specs import register_app
 from roost.services.context import Context
 from roost.settings import Settings
+from roost.specfile import load_spec
 
+EXAMPLE_SPEC = Path(__file__).parent / "roost.toml"
+STACKS = [
+    instances.CreateRequest(app="stack", instance_id="1", name="dev stack 1", tags=("dev",)),
+    instances.CreateRequest(app="stack", instance_id="2", name="dev stack 2", tags=("dev",)),
+]
 DEMO_INSTANCES = [
     instances.CreateRequest(
         instance_id="pvp", name="PvP server", tags=("game", "eu"), config={"max_players": 16}
@@ -28,15 +35,15 @@ DEMO_INSTANCES = [
     instances.CreateRequest(
         instance_id="pve", name="PvE server", tags=("game", "eu"), config={"max_players": 8}
     ),
-    instances.CreateRequest(instance_id="1", name="dev stack 1", tags=("dev",)),
-    instances.CreateRequest(instance_id="2", name="dev stack 2", tags=("dev",)),
 ]
 
 
 async def set_up(settings: Settings) -> None:
     ctx = await Context.open(settings)
     try:
-        for request in DEMO_INSTANCES:
+        spec = load_spec(EXAMPLE_SPEC)
+        await register_app(ctx, LOCAL_ACTOR, spec.app("stack"), make_default=False)
+        for request in [*STACKS, *DEMO_INSTANCES]:
             with contextlib.suppress(Conflict):  # made by an earlier run
                 await instances.create_instance(ctx, LOCAL_ACTOR, request)
         if not await products.instances_of(ctx, LOCAL_ACTOR, "my-product"):
@@ -54,7 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     home = args.home.resolve()
     asyncio.run(set_up(Settings.load(home=home)))
-    print(f"demo home ready at {home}: 4 instances of the 'default' app, 2 of 'my-product'")
+    print(
+        f"demo home ready at {home}: instances 1 and 2 of the app 'stack' (ports 3311/5273,"
+        " 3411/5373), pvp and pve of 'default', two registrations of 'my-product'"
+    )
     roost = Path(sys.executable).with_name("roost")
     os.execv(
         roost,

@@ -161,6 +161,26 @@ def serve(
     run_server(settings, host=host, port=port)
 
 
+INIT_FILES = ("roost.toml", "templates/backend.env.j2")
+
+
+@command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Where to write roost.toml.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a commented example roost.toml (a two-service app) and its template."""
+    source = Path(__file__).parent.parent / "templates" / "init"
+    targets = [(source / name, folder / name) for name in INIT_FILES]
+    existing = [str(target) for _, target in targets if target.exists()]
+    if existing and not force:
+        raise CliError(f"{', '.join(existing)} already exists (--force overwrites)", "FILE_EXISTS")
+    for origin, target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(origin.read_text())
+    output.out.print(f"wrote {folder / 'roost.toml'}: next, `roost apps add` and `roost create 1`")
+
+
 @command()
 def shutdown(ctx: typer.Context) -> None:
     """Stop the background server of this home (its instances keep running)."""

@@ -297,8 +297,27 @@ def test_clean_command(runner: CliRunner, live_server: Settings, tmp_path: Path)
     assert (live_server.home / "instances" / "1" / "a.txt").exists()
     assert ok(runner, live_server, "clean", "1").strip() == "cleaned 1"
     assert not (live_server.home / "instances" / "1" / "a.txt").exists()
-    ok(runner, live_server, "cache", "put", "k", "v", "-i", "bare")  # a bare, active instance: clean refuses it
+    ok(
+        runner, live_server, "cache", "put", "k", "v", "-i", "bare"
+    )  # a bare, active instance: clean refuses it
     everything = roost(runner, live_server, "clean", "all")
     assert everything.exit_code == 1
     assert "cleaned 2" in everything.stdout
     assert "PARTIAL_FAILURE" in everything.stderr and "bare" in everything.stderr
+
+
+def test_init_writes_a_spec_that_registers(
+    runner: CliRunner, live_server: Settings, tmp_path: Path
+) -> None:
+    assert "wrote" in ok(runner, live_server, "init", str(tmp_path))
+    assert (tmp_path / "roost.toml").exists() and (
+        tmp_path / "templates" / "backend.env.j2"
+    ).exists()
+    again = roost(runner, live_server, "init", str(tmp_path))
+    assert again.exit_code == 1 and "FILE_EXISTS" in again.stderr
+    ok(runner, live_server, "init", str(tmp_path), "--force")
+    assert "stack 1.0.0 (default)" in ok(
+        runner, live_server, "apps", "add", str(tmp_path / "roost.toml")
+    )
+    created = as_json(runner, live_server, "create", "1")
+    assert (created["app"], created["ports"]) == ("stack", {"backend": 3311, "frontend": 5273})

@@ -65,6 +65,12 @@ class InstanceCreate(Strict):
     auto_ports: bool = Field(default=False, description="a conflicting port falls back to auto")
 
 
+class InstanceClone(Strict):
+    instance_id: IdText | None = None
+    name: Name | None = None
+    with_data: bool = True
+
+
 class InstancePatch(Strict):
     name: Name | None = None
     tags: list[Tag] | None = Field(default=None, max_length=64)

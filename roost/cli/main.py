@@ -309,6 +309,33 @@ for _name, _help in (
 
 
 @command()
+def clone(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Instance to copy.", show_default=False)],
+    instance_id: Annotated[
+        str | None, typer.Argument(help="The copy's id (default: a new UUID).", show_default=False)
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The copy's name.")] = None,
+    data: Annotated[bool, typer.Option("--data/--no-data", help="Copy data/ too.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy an instance: its own id, ordinal and ports; config, tags, secrets, files, data."""
+    body: dict[str, Any] = {"with_data": data}
+    if instance_id is not None:
+        body["instance_id"] = instance_id
+    if name is not None:
+        body["name"] = name
+    clone = _client(ctx).json("POST", f"/v1/instances/{source}/clone", json=body)
+    if as_json:
+        output.print_json(clone)
+    else:
+        ports = " ".join(f"{n}:{p}" for n, p in clone["ports"].items())
+        output.out.print(
+            f"cloned {source} to {clone['instance_id']}" + (f" ({ports})" if ports else "")
+        )
+
+
+@command()
 def clean(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Instance id, or 'all'.", show_default=False)],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ from roost.ports import Wanted, plan_ports
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry import ports as port_store
+from roost.registry import secrets as secret_store
 from roost.registry.events import record_event
 from roost.services import instance_files
 from roost.services.app_specs import check_version
@@ -425,3 +428,59 @@ async def clean_instance(ctx: Context, actor: Actor, instance_id: str) -> Instan
 
     await ctx.registry.write(record)
     return instance
+
+
+async def clone_instance(
+    ctx: Context,
+    actor: Actor,
+    source_id: str,
+    *,
+    instance_id: str | None = None,
+    name: str | None = None,
+    with_data: bool = True,
+) -> Instance:
+    """A new instance of the same app and version: its own id, ordinal and ports; the
+    source's config, tags and secrets; its files rendered for itself; a copy of its data.
+    Key pairs and quota usage are not copied: they belong to the source."""
+    source = await get_instance(ctx, actor, source_id)
+    await authorize(actor, "instance.clone", source_id)
+    request = CreateRequest(
+        app=source.app,
+        version=source.version,
+        instance_id=instance_id,
+        name=name or f"{source.name} (copy)",
+        tags=source.tags,
+        config=source.config,
+    )
+    clone = await create_instance(ctx, actor, request, event_action="instance.clone")
+
+    def copy_secrets(conn: Connection) -> int:
+        copied = 0
+        for secret, _ in secret_store.secret_names(conn, source.pk):
+            token = secret_store.secret_value(conn, source.pk, secret)
+            if token is not None:
+                secret_store.put_secret(conn, clone.pk, secret, token, utcnow())
+                copied += 1
+        record_event(
+            conn,
+            actor=actor.name,
+            action="instance.cloned",
+            instance_id=clone.instance_id,
+            app=clone.app,
+            details={"from": source_id, "secrets": copied, "with_data": with_data},
+        )
+        return copied
+
+    await ctx.registry.write(copy_secrets)
+    if with_data:
+        source_data = InstanceDir(ctx.home.path, source_id).path / "data"
+        if source_data.is_dir():
+            await asyncio.to_thread(
+                shutil.copytree,
+                source_data,
+                InstanceDir(ctx.home.path, clone.instance_id).path / "data",
+                symlinks=True,
+                dirs_exist_ok=True,
+            )
+    await instance_files.refresh(ctx, clone)
+    return clone

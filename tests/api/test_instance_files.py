@@ -160,3 +160,35 @@ async def test_clean_removes_files_logs_and_data_but_keeps_the_instance(
     await client.post("/v1/instances", json={"instance_id": "live"})  # bare: active
     refused = await client.post("/v1/instances/live/clean")
     assert (refused.status_code, refused.json()["code"]) == (409, "INVALID_TRANSITION")
+
+
+async def test_clone_copies_config_tags_secrets_files_and_data(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await client.post("/v1/apps", json=app())
+    await client.post(
+        "/v1/instances",
+        json={"app": "web", "instance_id": "1", "tags": ["eu"], "config": {"log_level": "debug"}},
+    )
+    await client.put("/v1/instances/1/secrets/api_key", json={"value": SECRET})
+    (folder(context, "1") / "data" / "world.dat").write_text("saved game")
+    response = await client.post("/v1/instances/1/clone", json={"instance_id": "2", "name": "PvE"})
+    assert response.status_code == 201, response.text
+    clone = response.json()
+    assert (clone["instance_id"], clone["name"], clone["ordinal"]) == ("2", "PvE", 2)
+    assert clone["ports"] == {"http": 43200}
+    assert clone["tags"] == ["eu"] and clone["config"] == {"log_level": "debug"}
+    assert (await client.get("/v1/instances/2/secrets/api_key")).json()["value"] == SECRET
+    copy = folder(context, "2")
+    assert (copy / "data" / "world.dat").read_text() == "saved game"
+    assert (copy / "conf" / "app.conf").read_text() == "port=43200\nlevel=debug\n"
+    assert (copy / "conf" / "creds.conf").read_text() == f"key={SECRET}\n"
+    assert 'ROOST_INSTANCE_ID="2"' in (copy / "roost.env").read_text()
+    bare = await client.post("/v1/instances/1/clone", json={"with_data": False})
+    assert bare.status_code == 201
+    assert not (folder(context, bare.json()["instance_id"]) / "data" / "world.dat").exists()
+    assert (await client.get("/v1/instances/1")).json()["ports"] == {"http": 43100}
+    taken = await client.post("/v1/instances/1/clone", json={"instance_id": "2"})
+    assert (taken.status_code, taken.json()["code"]) == (409, "INSTANCE_EXISTS")
+    missing = await client.post("/v1/instances/nobody/clone")
+    assert (missing.status_code, missing.json()["code"]) == (404, "INSTANCE_NOT_FOUND")

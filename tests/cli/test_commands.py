@@ -321,3 +321,14 @@ def test_init_writes_a_spec_that_registers(
     )
     created = as_json(runner, live_server, "create", "1")
     assert (created["app"], created["ports"]) == ("stack", {"backend": 3311, "frontend": 5273})
+
+
+def test_clone_command(runner: CliRunner, live_server: Settings) -> None:
+    ok(runner, live_server, "create", "src", "-t", "x", "-c", "k=1")
+    assert ok(runner, live_server, "clone", "src", "dst").strip() == "cloned src to dst"
+    copy = as_json(runner, live_server, "show", "dst")
+    assert (copy["tags"], copy["config"], copy["name"]) == (["x"], {"k": 1}, "src (copy)")
+    assert (
+        as_json(runner, live_server, "clone", "src", "--name", "third", "--no-data")["name"]
+        == "third"
+    )

@@ -11,6 +11,7 @@ from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import (
     IdText,
+    InstanceClone,
     InstanceCreate,
     InstanceList,
     InstanceOut,
@@ -128,6 +129,23 @@ def _action_route(action: Action) -> None:
 
 for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.RESUME):
     _action_route(_action)
+
+
+@router.post("/{instance_id}/clone", status_code=201, response_model=InstanceOut)
+async def clone_instance(
+    instance_id: InstancePath, ctx: Ctx, caller: Caller, body: InstanceClone | None = None
+) -> Response:
+    """A copy with its own id, ordinal and ports: config, tags, secrets, files and data."""
+    options = body or InstanceClone()
+    clone = await use.clone_instance(
+        ctx,
+        caller,
+        instance_id,
+        instance_id=options.instance_id,
+        name=options.name,
+        with_data=options.with_data,
+    )
+    return json_response(instance_json(clone), 201)
 
 
 @router.post("/{instance_id}/clean", response_model=InstanceOut)

@@ -92,9 +92,13 @@ async def create_instance(
         else:
             ordinal = wanted_ordinal
         try:
-            spec = ctx.apps.spec_of(app)
+            # the ports of the version the instance is made from, not only the current one
+            spec = await ctx.apps.spec_of_version(app, request.version or app.version)
             wanted = plan_ports(
-                spec.ports, stride=spec.port_stride, ordinal=ordinal, explicit=request.ports
+                spec.ports if spec else {},
+                stride=spec.port_stride if spec else 1,
+                ordinal=ordinal,
+                explicit=request.ports,
             )
             allocated = await ctx.ports.allocate(wanted, auto_fallback=request.auto_ports)
         except BaseException:

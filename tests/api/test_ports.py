@@ -153,3 +153,13 @@ async def test_bad_port_requests(client: httpx.AsyncClient) -> None:
     assert overflow.json()["port"] == 65600
     invalid = await client.post("/v1/instances", json={"app": "high", "ports": {"web": 70000}})
     assert (invalid.status_code, invalid.json()["code"]) == (422, "VALIDATION_ERROR")
+
+
+async def test_a_pinned_older_version_gets_that_version_s_ports(client: httpx.AsyncClient) -> None:
+    await add(client, {"name": "v", "version": "1", "ports": {"web": 44000}})
+    await add(client, {"name": "v", "version": "2", "ports": {"web": 45000}})
+    old = (
+        await client.post("/v1/instances", json={"app": "v", "version": "1", "instance_id": "1"})
+    ).json()
+    new = (await client.post("/v1/instances", json={"app": "v", "instance_id": "2"})).json()
+    assert (old["ports"], new["ports"]) == ({"web": 44100}, {"web": 45200})

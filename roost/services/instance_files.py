@@ -83,8 +83,9 @@ async def _hook(ctx: Context, instance: Instance, spec: AppSpec, argv: list[str]
 async def install(ctx: Context, instance: Instance) -> None:
     """Render the directory and run the install hook; on failure, raise with its output."""
     spec = await spec_of(ctx, instance)
-    if spec is None or not has_directory(spec):
+    if not has_directory(spec):
         return
+    assert spec is not None
     await refresh(ctx, instance)
     if spec.install:
         result = await _hook(ctx, instance, spec, spec.install)

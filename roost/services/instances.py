@@ -18,6 +18,7 @@ from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, InvalidInput, instance_not_found
 from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
 from roost.domain.model import App, Instance, InstanceFilter, NewInstance
+from roost.domain.spec import AppSpec
 from roost.domain.states import Action, Health, State, is_noop, transition
 from roost.domain.values import check_json_value, merge_patch
 from roost.instance_dir import InstanceDir
@@ -79,6 +80,9 @@ async def create_instance(
     await check_version(ctx, app, request.version)
     wanted_ordinal = None if instance_id is None else ordinal_of_id(instance_id)
     private_encrypted = None if key_pair is None else ctx.box.encrypt(key_pair.private_pem)
+    version = request.version or app.version
+    # the spec of the version the instance is made from (None: a bare app's label)
+    spec = await ctx.apps.spec_of_version(app, version)
 
     for _ in range(CREATE_ATTEMPTS):
         current_id = instance_id or new_instance_id()
@@ -92,8 +96,6 @@ async def create_instance(
         else:
             ordinal = wanted_ordinal
         try:
-            # the ports of the version the instance is made from, not only the current one
-            spec = await ctx.apps.spec_of_version(app, request.version or app.version)
             wanted = plan_ports(
                 spec.ports if spec else {},
                 stride=spec.port_stride if spec else 1,
@@ -107,7 +109,7 @@ async def create_instance(
         new = NewInstance(
             instance_id=current_id,
             app_pk=app.pk,
-            version=request.version or app.version,
+            version=version,
             name=request.name or current_id,
             ordinal=ordinal,
             state=initial_state(app),
@@ -146,24 +148,27 @@ async def create_instance(
             raise
         finally:
             ctx.ports.release(allocated.values())  # in the registry now, or not taken at all
-        created = _created(pk, new, app)
-        if created.state is State.PENDING:
-            created = await _installed(ctx, actor, created)
-        return created
+        return await _installed(ctx, actor, _created(pk, new, app), spec)
     raise Conflict(
         "could not create the instance: too many concurrent conflicts, try again",
         code="CREATE_CONFLICT",
     )
 
 
-async def _installed(ctx: Context, actor: Actor, instance: Instance) -> Instance:
-    """An app with services: the instance is ``pending`` while its directory is rendered
-    and its install hook runs, then ``inactive``. A failed install removes it entirely."""
-    try:
-        await instance_files.install(ctx, instance)
-    except BaseException:
-        await _remove(ctx, actor, instance, action="instance.install-failed")
-        raise
+async def _installed(
+    ctx: Context, actor: Actor, instance: Instance, spec: AppSpec | None
+) -> Instance:
+    """Render the instance's directory and run its install hook, if its app has them (a
+    failed install removes the instance entirely). An app with services leaves the
+    instance ``pending`` until then, and ``inactive`` after."""
+    if instance_files.has_directory(spec):
+        try:
+            await instance_files.install(ctx, instance)
+        except BaseException:
+            await _remove(ctx, actor, instance, action="instance.install-failed")
+            raise
+    if instance.state is not State.PENDING:
+        return instance
 
     def apply(conn: Connection) -> Instance:
         now = utcnow()

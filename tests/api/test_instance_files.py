@@ -192,3 +192,15 @@ async def test_clone_copies_config_tags_secrets_files_and_data(
     assert (taken.status_code, taken.json()["code"]) == (409, "INSTANCE_EXISTS")
     missing = await client.post("/v1/instances/nobody/clone")
     assert (missing.status_code, missing.json()["code"]) == (404, "INSTANCE_NOT_FOUND")
+
+
+async def test_an_app_with_files_but_no_services_gets_its_directory_at_create(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await client.post(
+        "/v1/apps",
+        json={"name": "notes", "files": {"motd.txt": {"content": "hi {{ instance.id }}"}}},
+    )
+    created = (await client.post("/v1/instances", json={"app": "notes", "instance_id": "n"})).json()
+    assert created["state"] == "active"  # no services: nothing to start
+    assert (folder(context, "n") / "motd.txt").read_text() == "hi n"

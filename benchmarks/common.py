@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
-import httpx
 from sqlalchemy.engine import make_url
+
+from roost.cli.server import wait_until_healthy
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ROOST_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -76,16 +77,7 @@ def roost_server(home: Path, database_url: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"roost serve did not start: see {log.name}")
-            time.sleep(0.1)
+        wait_until_healthy(url, process, Path(log.name))
         yield url
     finally:
         process.terminate()

@@ -6,12 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from roost.cli.server import wait_until_healthy
 
 
 def free_port() -> int:
@@ -32,15 +31,7 @@ def server(home: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    wait_until_healthy(f"http://127.0.0.1:{port}", process, Path(log.name))
     try:
         yield process
     finally:

@@ -131,7 +131,7 @@ class DataPlane:
             await _respond(send, 200, value, headers)
             return "get"
         if method == "PUT":
-            value = await self._body(ctx, scope, receive, ctx.settings.cache_max_value_bytes)
+            value = await self._body(scope, receive, ctx.settings.cache_max_value_bytes)
             ttl = _ttl(scope)
             tenant = await self._tenant(ctx, scope, required=True)
             await ctx.cache.put(tenant.instance_id, key, value, ttl, tenant.limits)
@@ -169,7 +169,7 @@ class DataPlane:
 
     # -- bodies --------------------------------------------------------------------------
 
-    async def _body(self, ctx: Context, scope: Scope, receive: Receive, limit: int) -> bytes:
+    async def _body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 raise PayloadTooLarge(
@@ -191,7 +191,7 @@ class DataPlane:
 
     async def _json_body(self, ctx: Context, scope: Scope, receive: Receive) -> dict[str, Any]:
         limit = MAX_BATCH * (ctx.settings.cache_max_value_bytes * 2 + 2048)
-        raw = await self._body(ctx, scope, receive, limit)
+        raw = await self._body(scope, receive, limit)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):

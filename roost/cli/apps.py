@@ -9,17 +9,12 @@ import typer
 from rich.table import Table
 
 from roost.cli import output
-from roost.cli.client import Client, CliError
+from roost.cli.client import CliError, client_of
 from roost.services.app_specs import stored_form
 from roost.settings import find_spec_file
 from roost.specfile import load_spec
 
 apps_app = typer.Typer(help="Apps: the blueprints instances follow.", no_args_is_help=True)
-
-
-def _client(ctx: typer.Context) -> Client:
-    client: Client = ctx.obj
-    return client
 
 
 def add(
@@ -39,7 +34,7 @@ def add(
     for name, app in spec.apps.items():
         body = {"name": name, **stored_form(app)}
         params = {"default": "true"} if name == default else {}
-        results.append(_client(ctx).json("POST", "/v1/apps", json=body, params=params))
+        results.append(client_of(ctx).json("POST", "/v1/apps", json=body, params=params))
     if as_json:
         output.print_json(results)
         return
@@ -52,7 +47,7 @@ def list_(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
     """List apps."""
-    found = _client(ctx).json("GET", "/v1/apps")["apps"]
+    found = client_of(ctx).json("GET", "/v1/apps")["apps"]
     if as_json:
         output.print_json(found)
         return
@@ -76,7 +71,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show an app, its spec and its versions."""
-    app = _client(ctx).json("GET", f"/v1/apps/{name}")
+    app = client_of(ctx).json("GET", f"/v1/apps/{name}")
     if as_json:
         output.print_json(app)
         return

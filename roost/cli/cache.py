@@ -10,7 +10,7 @@ from urllib.parse import quote
 import typer
 
 from roost.cli import output
-from roost.cli.client import Client, CliError
+from roost.cli.client import CliError, client_of
 
 cache_app = typer.Typer(help="Read and write an instance's cache namespace.", no_args_is_help=True)
 
@@ -23,11 +23,6 @@ Key = Annotated[
 def key_path(key: str) -> str:
     # '/' and '.' escaped too, so no client or proxy rewrites the key as a path
     return "/v1/cache/" + quote(key, safe="").replace(".", "%2E")
-
-
-def _client(ctx: typer.Context) -> Client:
-    client: Client = ctx.obj
-    return client
 
 
 def register(command: Any) -> None:
@@ -46,7 +41,9 @@ def get(
     ] = None,
 ) -> None:
     """Print a value (its raw bytes) or write it to a file."""
-    value = _client(ctx).request("GET", key_path(key), headers={"X-Instance-ID": instance}).content
+    value = (
+        client_of(ctx).request("GET", key_path(key), headers={"X-Instance-ID": instance}).content
+    )
     if out is not None:
         out.write_bytes(value)
     else:
@@ -68,13 +65,13 @@ def put(
     headers = {"X-Instance-ID": instance}
     if ttl is not None:
         headers["X-TTL-Seconds"] = repr(ttl)
-    _client(ctx).request("PUT", key_path(key), headers=headers, content=body)
+    client_of(ctx).request("PUT", key_path(key), headers=headers, content=body)
     output.out.print(f"{key}: {len(body)} bytes")
 
 
 def del_(ctx: typer.Context, key: Key, instance: Instance) -> None:
     """Delete a key."""
-    _client(ctx).request("DELETE", key_path(key), headers={"X-Instance-ID": instance})
+    client_of(ctx).request("DELETE", key_path(key), headers={"X-Instance-ID": instance})
     output.out.print(f"deleted {key}")
 
 
@@ -86,7 +83,7 @@ def ls(
 ) -> None:
     """List an instance's keys, in byte order."""
     params = [("prefix", prefix), ("limit", "1000")]
-    keys = _client(ctx).collect("/v1/cache", "keys", params, {"X-Instance-ID": instance})
+    keys = client_of(ctx).collect("/v1/cache", "keys", params, {"X-Instance-ID": instance})
     if as_json:
         output.print_json(keys)
     elif not keys:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import typer
 
 from roost.cli.server import ensure_server
 from roost.settings import Settings
@@ -17,6 +18,12 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def client_of(ctx: typer.Context) -> Client:
+    """The client the ``roost`` callback put on the command's context."""
+    client: Client = ctx.obj
+    return client
 
 
 class Client:

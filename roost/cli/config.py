@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli import output
-from roost.cli.client import Client, CliError
+from roost.cli.client import CliError, client_of
 from roost.domain.values import dotted_patch, lookup_dotted, merge_patch
 
 config_app = typer.Typer(
@@ -16,11 +16,6 @@ config_app = typer.Typer(
 )
 
 InstanceArg = Annotated[str, typer.Argument(help="Instance id.", show_default=False)]
-
-
-def _client(ctx: typer.Context) -> Client:
-    client: Client = ctx.obj
-    return client
 
 
 def _value(raw: str) -> Any:
@@ -36,7 +31,7 @@ def get(
     key: Annotated[str | None, typer.Argument(help="A dotted key (default: everything).")] = None,
 ) -> None:
     """Print the effective config, or one value of it, as JSON."""
-    config = _client(ctx).json("GET", f"/v1/instances/{instance_id}/config")["config"]
+    config = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/config")["config"]
     if key is None:
         output.print_json(config)
         return
@@ -62,7 +57,7 @@ def set_(
         if not sep or not key:
             raise CliError(f"config must be KEY=VALUE, got {pair!r}", "INVALID_CONFIG")
         patch = merge_patch(patch, dotted_patch(key, _value(raw)))
-    _client(ctx).request("PATCH", f"/v1/instances/{instance_id}/config", json=patch)
+    client_of(ctx).request("PATCH", f"/v1/instances/{instance_id}/config", json=patch)
     output.out.print(f"{instance_id}: set {', '.join(p.partition('=')[0] for p in pairs)}")
 
 
@@ -72,7 +67,7 @@ def unset(
     key: Annotated[str, typer.Argument(help="A dotted key.")],
 ) -> None:
     """Remove an override (the app's default, if any, shows through again)."""
-    _client(ctx).request(
+    client_of(ctx).request(
         "PATCH", f"/v1/instances/{instance_id}/config", json=dotted_patch(key, None)
     )
     output.out.print(f"{instance_id}: unset {key}")

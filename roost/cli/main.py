@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from roost.cli import output
-from roost.cli.client import Client, CliError
+from roost.cli.client import Client, CliError, client_of
 from roost.cli.server import (
     ServerUnavailable,
     is_healthy,
@@ -84,11 +84,6 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-def _client(ctx: typer.Context) -> Client:
-    client: Client = ctx.obj
-    return client
-
-
 def _parse_config(pairs: list[str]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for pair in pairs:
@@ -121,7 +116,7 @@ def ports(
     as_json: JsonFlag = False,
 ) -> None:
     """Show allocated ports: every instance's, or one instance's."""
-    client = _client(ctx)
+    client = client_of(ctx)
     if instance_id is not None:
         found = client.json("GET", f"/v1/instances/{instance_id}/ports")
         rows = [
@@ -146,7 +141,7 @@ def serve(
     detach: Annotated[bool, typer.Option(help="Run in the background and return.")] = False,
 ) -> None:
     """Run the server: REST API, data plane, dashboard, supervisor, schedulers."""
-    settings = _client(ctx).settings
+    settings = client_of(ctx).settings
     if detach:
         url = f"http://{host}:{port}"
         if is_healthy(url):
@@ -184,7 +179,7 @@ def init(
 @command()
 def shutdown(ctx: typer.Context) -> None:
     """Stop the background server of this home (its instances keep running)."""
-    pid = stop_server(Home(_client(ctx).settings.home))
+    pid = stop_server(Home(client_of(ctx).settings.home))
     output.out.print(
         "no roost server runs for this home" if pid is None else f"stopped server (pid {pid})"
     )
@@ -228,7 +223,7 @@ def create(
     ):
         if value is not None:
             body[key] = value
-    created = _client(ctx).json("POST", "/v1/instances", json=body)
+    created = client_of(ctx).json("POST", "/v1/instances", json=body)
     if as_json:
         output.print_json(created)
     else:
@@ -253,7 +248,7 @@ def list_(
         if value is not None:
             params.append((key, value))
     params += [("tag", t) for t in tag or []]
-    found = _client(ctx).collect("/v1/instances", "instances", params)
+    found = client_of(ctx).collect("/v1/instances", "instances", params)
     if as_json:
         output.print_json(found)
     elif not found:
@@ -265,7 +260,7 @@ def list_(
 @command()
 def show(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
     """Show one instance."""
-    item = _client(ctx).json("GET", f"/v1/instances/{instance_id}")
+    item = client_of(ctx).json("GET", f"/v1/instances/{instance_id}")
     if as_json:
         output.print_json(item)
     else:
@@ -281,13 +276,13 @@ def rm(
     """Delete an instance and everything it owns."""
     if not yes and not typer.confirm(f"delete instance {instance_id}?", default=False):
         raise CliError("not deleted", "ABORTED")
-    _client(ctx).request("DELETE", f"/v1/instances/{instance_id}")
+    client_of(ctx).request("DELETE", f"/v1/instances/{instance_id}")
     output.out.print(f"deleted {instance_id}")
 
 
 def _action(action: str, help_text: str) -> None:
     def run(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
-        item = _client(ctx).json("POST", f"/v1/instances/{instance_id}/{action}")
+        item = client_of(ctx).json("POST", f"/v1/instances/{instance_id}/{action}")
         if as_json:
             output.print_json(item)
         else:
@@ -325,7 +320,7 @@ def clone(
         body["instance_id"] = instance_id
     if name is not None:
         body["name"] = name
-    clone = _client(ctx).json("POST", f"/v1/instances/{source}/clone", json=body)
+    clone = client_of(ctx).json("POST", f"/v1/instances/{source}/clone", json=body)
     if as_json:
         output.print_json(clone)
     else:
@@ -341,7 +336,7 @@ def clean(
     target: Annotated[str, typer.Argument(help="Instance id, or 'all'.", show_default=False)],
 ) -> None:
     """Remove rendered files, logs and data (seed 004); the instance and its ports stay."""
-    client = _client(ctx)
+    client = client_of(ctx)
     if target == "all":
         ids = [
             i["instance_id"]
@@ -380,7 +375,7 @@ def events(
         params["instance_id"] = instance
     if since:
         params["since"] = since
-    found = _client(ctx).json("GET", "/v1/events", params=params)["events"]
+    found = client_of(ctx).json("GET", "/v1/events", params=params)["events"]
     if as_json:
         output.print_json(found)
     elif not found:
@@ -394,7 +389,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending registry migrations (roost serve also does this at start)."""
     from roost.registry.database import Registry
 
-    settings = _client(ctx).settings
+    settings = client_of(ctx).settings
 
     async def upgrade() -> None:
         registry = Registry(settings.database_url)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from roost.cli import output
-from roost.cli.client import Client
+from roost.cli.client import client_of
 
 secret_app = typer.Typer(
     help="Secrets: encrypted per instance, never listed with values.", no_args_is_help=True
@@ -20,18 +20,13 @@ NameArg = Annotated[str, typer.Argument(help="Secret name.", show_default=False)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _client(ctx: typer.Context) -> Client:
-    client: Client = ctx.obj
-    return client
-
-
 def set_(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Set a secret. The value comes from stdin, or a hidden prompt; never from the command line."""
     if sys.stdin.isatty():
         value = typer.prompt(f"{name}", hide_input=True, confirmation_prompt=True)
     else:
         value = sys.stdin.read().removesuffix("\n")
-    _client(ctx).request(
+    client_of(ctx).request(
         "PUT", f"/v1/instances/{instance_id}/secrets/{name}", json={"value": value}
     )
     output.out.print(f"{instance_id}: secret {name} set")
@@ -39,7 +34,7 @@ def set_(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
 
 def list_(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
     """Secret names and when each was set (never values)."""
-    found = _client(ctx).json("GET", f"/v1/instances/{instance_id}/secrets")["secrets"]
+    found = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/secrets")["secrets"]
     if as_json:
         output.print_json(found)
         return
@@ -56,19 +51,19 @@ def list_(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = Fals
 
 def get(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Print a secret's value (recorded as an event)."""
-    value = _client(ctx).json("GET", f"/v1/instances/{instance_id}/secrets/{name}")["value"]
+    value = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/secrets/{name}")["value"]
     sys.stdout.write(value + "\n")
 
 
 def rm(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Delete a secret."""
-    _client(ctx).request("DELETE", f"/v1/instances/{instance_id}/secrets/{name}")
+    client_of(ctx).request("DELETE", f"/v1/instances/{instance_id}/secrets/{name}")
     output.out.print(f"{instance_id}: secret {name} deleted")
 
 
 def rotate_key(ctx: typer.Context) -> None:
     """Re-encrypt every secret and private key under a new home key."""
-    count = _client(ctx).json("POST", "/v1/secret-key/rotate")["reencrypted"]
+    count = client_of(ctx).json("POST", "/v1/secret-key/rotate")["reencrypted"]
     output.out.print(f"re-encrypted {count} secrets and keys under a new key")
 
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -91,8 +92,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=database_url)
 
 
-@pytest.fixture
-async def context(settings: Settings) -> AsyncIterator[Context]:
+@asynccontextmanager
+async def opened_context(settings: Settings) -> AsyncIterator[Context]:
+    """A context on ``settings`` with every table empty, closed afterwards."""
     ctx = await Context.open(settings)
     await ctx.registry.write(_empty_all_tables)
     try:
@@ -101,9 +103,27 @@ async def context(settings: Settings) -> AsyncIterator[Context]:
         await ctx.close()
 
 
+@asynccontextmanager
+async def api_client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(context=context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://roost.test") as http:
+        yield http
+
+
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client over a fresh context on ``settings`` (for settings a test changes)."""
+    async with opened_context(settings) as ctx, api_client(ctx) as http:
+        yield http
+
+
+@pytest.fixture
+async def context(settings: Settings) -> AsyncIterator[Context]:
+    async with opened_context(settings) as ctx:
+        yield ctx
+
+
 @pytest.fixture
 async def client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(context=context)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://roost.test") as http:
+    async with api_client(context) as http:
         yield http

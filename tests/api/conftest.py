@@ -8,10 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from roost.api.app import create_app
 from roost.services.context import Context
 from roost.settings import Settings, sqlite_url
-from tests.conftest import REDIS_URL, _empty_all_tables, forget_prefix
+from tests.conftest import REDIS_URL, api_client, forget_prefix, opened_context
 
 
 @pytest.fixture(params=["sqlite+embedded", "postgresql+redis"])
@@ -27,17 +26,14 @@ def plane_settings(request: pytest.FixtureRequest, tmp_path: Path, redis_prefix:
 
 @pytest.fixture
 async def plane_context(plane_settings: Settings, redis_prefix: str) -> AsyncIterator[Context]:
-    ctx = await Context.open(plane_settings)
-    await ctx.registry.write(_empty_all_tables)
     try:
-        yield ctx
+        async with opened_context(plane_settings) as ctx:
+            yield ctx
     finally:
-        await ctx.close()
         await forget_prefix(redis_prefix)
 
 
 @pytest.fixture
 async def http(plane_context: Context) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(context=plane_context))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8080") as client:
+    async with api_client(plane_context) as client:
         yield client

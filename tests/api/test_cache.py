@@ -11,10 +11,9 @@ from dataclasses import replace
 
 import httpx
 
-from roost.api.app import create_app
 from roost.services.context import Context
 from roost.settings import Settings
-from tests.conftest import _empty_all_tables, forget_prefix
+from tests.conftest import client_for, forget_prefix
 
 
 def inst(instance_id: str) -> dict[str, str]:
@@ -117,11 +116,8 @@ async def test_only_active_and_migrating_instances_are_served(
 async def test_without_auto_create_unknown_instances_are_404(
     plane_settings: Settings, redis_prefix: str
 ) -> None:
-    ctx = await Context.open(replace(plane_settings, cache_auto_create=False))
-    await ctx.registry.write(_empty_all_tables)
     try:
-        transport = httpx.ASGITransport(app=create_app(context=ctx))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with client_for(replace(plane_settings, cache_auto_create=False)) as http:
             response = await http.put("/v1/cache/k", headers=inst("nobody"), content="v")
             assert response.status_code == 404
             assert response.json()["code"] == "INSTANCE_NOT_FOUND"
@@ -130,7 +126,6 @@ async def test_without_auto_create_unknown_instances_are_404(
                 await http.put("/v1/cache/k", headers=inst("known"), content="v")
             ).status_code == 204
     finally:
-        await ctx.close()
         await forget_prefix(redis_prefix)
 
 
@@ -265,18 +260,14 @@ async def test_storage_quotas_from_config(http: httpx.AsyncClient) -> None:
 
 
 async def test_value_size_limit(plane_settings: Settings, redis_prefix: str) -> None:
-    ctx = await Context.open(replace(plane_settings, cache_max_value_bytes=1000))
-    await ctx.registry.write(_empty_all_tables)
     try:
-        transport = httpx.ASGITransport(app=create_app(context=ctx))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with client_for(replace(plane_settings, cache_max_value_bytes=1000)) as http:
             ok = await http.put("/v1/cache/k", headers=inst("v"), content=b"x" * 1000)
             assert ok.status_code == 204
             big = await http.put("/v1/cache/k", headers=inst("v"), content=b"x" * 1001)
             assert (big.status_code, big.json()["code"]) == (413, "VALUE_TOO_LARGE")
             assert len((await http.get("/v1/cache/k", headers=inst("v"))).content) == 1000
     finally:
-        await ctx.close()
         await forget_prefix(redis_prefix)
 
 

@@ -13,10 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from roost.api.app import create_app
-from roost.services.context import Context
 from roost.settings import Settings
-from tests.conftest import _empty_all_tables
+from tests.conftest import client_for
 from tests.servers import free_port
 
 STACK: dict[str, Any] = {
@@ -101,14 +99,8 @@ async def test_a_port_bound_on_the_host_is_refused_naming_the_process(
 async def narrow_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A server whose auto ports come from a range of 60 ports."""
     first = free_port() // 100 * 100 % 50000 + 10000
-    ctx = await Context.open(replace(settings, port_range=f"{first}-{first + 59}"))
-    await ctx.registry.write(_empty_all_tables)
-    try:
-        transport = httpx.ASGITransport(app=create_app(context=ctx))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            yield http
-    finally:
-        await ctx.close()
+    async with client_for(replace(settings, port_range=f"{first}-{first + 59}")) as http:
+        yield http
 
 
 async def test_fifty_concurrent_creates_get_distinct_ordinals_and_ports(

@@ -139,15 +139,18 @@ async def create_instance(
             pk = await ctx.registry.write(insert)
         except IntegrityError:
             book.release(ordinal)
+            ctx.ports.release(allocated.values())
             await _refuse_taken(ctx, app, current_id, wanted_ordinal)
             await _refuse_port_taken(ctx, wanted, request.auto_ports)
-            ctx.ordinals.forget(app.pk)
+            if await ctx.registry.read(q.holder_of_ordinal, app.pk, ordinal) is not None:
+                # a writer this process did not see: reload the book. Otherwise keep it,
+                # with the ordinals of other creates still in flight.
+                ctx.ordinals.forget(app.pk)
             continue
         except BaseException:
             book.release(ordinal)
+            ctx.ports.release(allocated.values())
             raise
-        finally:
-            ctx.ports.release(allocated.values())  # in the registry now, or not taken at all
         return await _installed(ctx, actor, _created(pk, new, app), spec)
     raise Conflict(
         "could not create the instance: too many concurrent conflicts, try again",
@@ -411,6 +414,7 @@ async def _remove(
     await ctx.registry.write(remove)
     InstanceDir(ctx.home.path, instance.instance_id).remove()
     (await ctx.ordinals.book(instance.app_pk)).release(instance.ordinal)
+    ctx.ports.release(instance.ports.values())
 
 
 async def clean_instance(ctx: Context, actor: Actor, instance_id: str) -> Instance:

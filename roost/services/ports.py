@@ -2,9 +2,10 @@
 
 A planned port is refused (409 ``PORT_CONFLICT``, naming the holder) when another
 instance has it in the registry or a process already binds it on this host; with
-``auto_ports`` it falls back to the first free port of the range instead. Ports being
-allocated by creates in flight are reserved in memory, so concurrent creates never pick
-the same one; the unique (host, port) in the registry stays the arbiter.
+``auto_ports`` it falls back to the first free port of the range instead. Every port
+this process allocates stays reserved in memory until its instance is removed (not just
+until the insert commits), so a create whose registry snapshot predates another's commit
+still cannot pick that port; the unique (host, port) in the registry stays the arbiter.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class PortAllocator:
         self._reserved: set[int] = set()
 
     async def allocate(self, wanted: list[Wanted], *, auto_fallback: bool) -> dict[str, int]:
-        """Ports for ``wanted``, reserved until :meth:`release` (after the insert)."""
+        """Ports for ``wanted``, reserved until :meth:`release` (when the instance goes)."""
         if not wanted:
             return {}
         planned = [w.port for w in wanted if w.port is not None]

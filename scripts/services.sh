@@ -77,3 +77,10 @@ roost_ensure_redis() {
     export ROOST_TEST_REDIS_URL="redis://127.0.0.1:$port"
     echo "started Redis on port $port for this run"
 }
+
+# The real tools that validate roost's exports offline (no systemd PID 1, no Docker engine
+# needed): systemd-analyze verify and docker-compose (v1) config.
+roost_ensure_validators() {
+    command -v systemd-analyze >/dev/null 2>&1 || _apt_install systemd
+    command -v docker-compose >/dev/null 2>&1 || _apt_install docker-compose
+}

@@ -15,7 +15,7 @@ from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import ERROR_RESPONSES, install_error_handlers
-from roost.api.v1 import apps, config, events, instances, ports, secrets
+from roost.api.v1 import apps, config, events, exports, instances, ports, secrets, transfer
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
 from roost.services.context import Context
@@ -69,7 +69,18 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
     if context is not None:
         app.state.context = context
     install_error_handlers(app)
-    for module in (health, apps, instances, config, ports, secrets, events, compat):
+    for module in (
+        health,
+        apps,
+        transfer,
+        instances,
+        config,
+        ports,
+        secrets,
+        events,
+        exports,
+        compat,
+    ):
         app.include_router(module.router)
     metrics = Metrics()
 

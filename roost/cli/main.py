@@ -435,12 +435,14 @@ def _add_command_groups() -> None:
     from roost.cli.apps import apps_app
     from roost.cli.cache import cache_app
     from roost.cli.config import config_app
+    from roost.cli.exports import export_app
     from roost.cli.secrets import secret_app
 
     app.add_typer(apps_app, name="apps")
     app.add_typer(cache_app, name="cache")
     app.add_typer(secret_app, name="secret")
     app.add_typer(config_app, name="config")
+    app.add_typer(export_app, name="export")
 
 
 _add_command_groups()

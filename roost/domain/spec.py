@@ -80,6 +80,7 @@ class ServiceSpec(Frozen):
     secrets: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     stop_timeout: float = 10.0
+    image: Annotated[str, Field(min_length=1)] | None = None  # for the compose export
 
     @field_validator("stop_timeout", mode="before")
     @classmethod

@@ -157,6 +157,8 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
         "resume",
         "events",
         "db",
+        "export",
+        "import",
     ):
         assert name in result.stdout
 

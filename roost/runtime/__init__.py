@@ -1,0 +1,1 @@
+"""Running instances' services: the local supervisor, and exports for other engines."""

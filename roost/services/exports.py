@@ -1,0 +1,94 @@
+"""Exporting instances to the engines people already run (systemd, compose)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+from roost.auth import Actor, authorize
+from roost.domain.errors import InvalidInput
+from roost.domain.model import Instance, InstanceFilter
+from roost.instance_dir import InstanceDir
+from roost.registry import instances as q
+from roost.registry.events import record_event
+from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, exporter
+from roost.services import instance_files
+from roost.services.instances import get_instance
+
+if TYPE_CHECKING:
+    from roost.services.context import Context
+
+
+async def selected_instances(
+    ctx: Context, actor: Actor, instance_ids: Sequence[str] | None
+) -> list[Instance]:
+    """The named instances, in that order; None: every instance, oldest first."""
+    if instance_ids is not None:
+        return [await get_instance(ctx, actor, instance_id) for instance_id in instance_ids]
+    await authorize(actor, "instance.list")
+    found: list[Instance] = []
+    after = 0
+    while page := await ctx.registry.read(
+        q.list_instances, InstanceFilter(), after_pk=after, limit=1000
+    ):
+        found += page
+        after = page[-1].pk
+    return found
+
+
+async def export_files(
+    ctx: Context,
+    actor: Actor,
+    kind: str,
+    instance_ids: Sequence[str] | None,
+    *,
+    out: str,
+    with_secrets: bool = False,
+) -> list[ExportFile]:
+    """The files of one export of the named instances (None: every instance that has
+    services); the caller writes them under ``out``, an absolute path."""
+    chosen = exporter(kind)
+    if not out.startswith("/") or "\x00" in out:
+        raise InvalidInput(f"out must be an absolute path, got {out!r}", code="INVALID_PATH")
+    targets: list[ExportTarget] = []
+    for instance in await selected_instances(ctx, actor, instance_ids):
+        await authorize(actor, "instance.export", instance.instance_id)
+        spec = await instance_files.spec_of(ctx, instance)
+        if spec is None or not spec.services:
+            if instance_ids is None:
+                continue
+            raise ExportUnsupported(
+                f"instance {instance.instance_id!r} has no services to export "
+                f"(app {instance.app!r} is bare)",
+                code="EXPORT_UNSUPPORTED",
+            )
+        targets.append(
+            ExportTarget(
+                instance=instance,
+                spec=spec,
+                config=await instance_files.effective_config(ctx, instance),
+                directory=InstanceDir(ctx.home.path, instance.instance_id).path,
+                cache_url=ctx.settings.url,
+                secrets=(
+                    await instance_files.decrypted_secrets(ctx, instance) if with_secrets else None
+                ),
+            )
+        )
+    files = chosen.render(targets, Path(out))
+
+    def record(conn: Connection) -> None:
+        for target in targets:
+            record_event(
+                conn,
+                actor=actor.name,
+                action="instance.export",
+                instance_id=target.instance.instance_id,
+                app=target.instance.app,
+                details={"exporter": kind, "with_secrets": with_secrets},
+            )
+
+    await ctx.registry.write(record)
+    return files

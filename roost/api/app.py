@@ -15,7 +15,17 @@ from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import ERROR_RESPONSES, install_error_handlers
-from roost.api.v1 import apps, config, events, exports, instances, ports, secrets, transfer
+from roost.api.v1 import (
+    apps,
+    config,
+    events,
+    exports,
+    instances,
+    ports,
+    recovery,
+    secrets,
+    transfer,
+)
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
 from roost.services.context import Context
@@ -79,6 +89,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         secrets,
         events,
         exports,
+        recovery,
         compat,
     ):
         app.include_router(module.router)

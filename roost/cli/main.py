@@ -331,6 +331,48 @@ def clone(
 
 
 @command()
+def upgrade(
+    ctx: typer.Context,
+    instance_id: Annotated[str, typer.Argument(help="Instance id.", show_default=False)],
+    version: Annotated[
+        str | None, typer.Option("--version", help="Target version (default: the app's current).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move an instance to another app version: re-render its files, restart it if active."""
+    before = client_of(ctx).json("GET", f"/v1/instances/{instance_id}")
+    body = {} if version is None else {"version": version}
+    after = client_of(ctx).json("POST", f"/v1/instances/{instance_id}/upgrade", json=body)
+    if as_json:
+        output.print_json(after)
+    elif before["version"] == after["version"]:
+        output.out.print(f"{instance_id} is already on {after['app']} {after['version']}")
+    else:
+        output.out.print(
+            f"upgraded {instance_id}: {after['app']} {before['version']} -> {after['version']}"
+        )
+
+
+@command()
+def recover(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Rebuild lost registry entries from the instance directories' instance.json."""
+    outcome = client_of(ctx).json("POST", "/v1/recover")
+    if as_json:
+        output.print_json(outcome)
+        return
+    for instance_id in outcome["recovered"]:
+        output.out.print(f"recovered {instance_id}")
+    for skipped in outcome["skipped"]:
+        output.err.print(f"skipped {skipped['instance_id']}: {skipped['reason']}")
+    output.out.print(
+        f"{len(outcome['recovered'])} recovered, {len(outcome['present'])} already registered,"
+        f" {len(outcome['skipped'])} skipped"
+    )
+    if outcome["skipped"]:
+        raise typer.Exit(1)
+
+
+@command()
 def clean(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Instance id, or 'all'.", show_default=False)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from roost.registry.tables import apps, instances, ports
 
@@ -19,6 +19,14 @@ def insert_ports(
             for name, port in allocated.items()
         ]
         conn.execute(insert(ports), rows)
+
+
+def delete_ports(conn: Connection, instance_pk: int, names: Iterable[str]) -> None:
+    names = list(names)
+    if names:
+        conn.execute(
+            delete(ports).where(ports.c.instance_pk == instance_pk, ports.c.name.in_(names))
+        )
 
 
 def holders(conn: Connection, host: str, wanted: Iterable[int]) -> dict[int, str]:

@@ -159,6 +159,8 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
         "db",
         "export",
         "import",
+        "upgrade",
+        "recover",
     ):
         assert name in result.stdout
 
@@ -334,3 +336,23 @@ def test_clone_command(runner: CliRunner, live_server: Settings) -> None:
         as_json(runner, live_server, "clone", "src", "--name", "third", "--no-data")["name"]
         == "third"
     )
+
+
+def test_upgrade_and_recover_commands(
+    runner: CliRunner, live_server: Settings, tmp_path: Path
+) -> None:
+    spec = tmp_path / "roost.toml"
+    spec.write_text(
+        '[apps.web]\nversion = "1"\nports = { http = 46000 }\n'
+        '[apps.web.services.s]\ncommand = ["true"]\n'
+    )
+    ok(runner, live_server, "apps", "add", str(spec))
+    ok(runner, live_server, "create", "3")
+    assert "already on web 1" in ok(runner, live_server, "upgrade", "3")
+    spec.write_text(spec.read_text().replace('version = "1"', 'version = "2"'))
+    ok(runner, live_server, "apps", "add", str(spec))
+    assert "upgraded 3: web 1 -> 2" in ok(runner, live_server, "upgrade", "3")
+    assert as_json(runner, live_server, "upgrade", "3", "--version", "1")["version"] == "1"
+    missing = roost(runner, live_server, "upgrade", "3", "--version", "7")
+    assert missing.exit_code == 1 and missing.stderr.strip().endswith("(VERSION_NOT_FOUND)")
+    assert "0 recovered, 1 already registered, 0 skipped" in ok(runner, live_server, "recover")

@@ -30,7 +30,7 @@ from roost.api.schemas import (
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, State
 from roost.services import instances as use
-from roost.services import keys, usage
+from roost.services import keys, upgrades, usage
 
 
 def _instance_response(instance: Instance) -> Response:
@@ -203,3 +203,18 @@ async def reset_usage(
     return UsageResetOut(
         instance_id=instance_id, reset=await usage.reset(ctx, caller, instance_id, feature)
     )
+
+
+class InstanceUpgrade(BaseModel):
+    version: Version | None = None
+
+
+@router.post("/{instance_id}/upgrade", response_model=InstanceOut)
+async def upgrade_instance(
+    instance_id: InstancePath, ctx: Ctx, caller: Caller, body: InstanceUpgrade | None = None
+) -> Response:
+    """Move to another version of the app (default: its current one): ports kept where
+    the new version still declares them, files rendered again, an active one restarted."""
+    version = (body or InstanceUpgrade()).version
+    upgraded = await upgrades.upgrade_instance(ctx, caller, instance_id, version)
+    return json_response(instance_json(upgraded))

@@ -187,6 +187,7 @@ async def test_bare_instances_bring_their_app(
 
 
 async def test_nothing_to_export(client: httpx.AsyncClient) -> None:
-    for body in ({}, {"instance_ids": []}):
+    bodies: list[dict[str, Any]] = [{}, {"instance_ids": []}]
+    for body in bodies:
         response = await client.post("/v1/instances/export", json=body)
         assert response.status_code == 400 and response.json()["code"] == "NOTHING_TO_EXPORT"

@@ -56,6 +56,8 @@ async def export_files(
     targets: list[ExportTarget] = []
     for instance in await selected_instances(ctx, actor, instance_ids):
         await authorize(actor, "instance.export", instance.instance_id)
+        if with_secrets:
+            await authorize(actor, "secret.read", instance.instance_id)
         spec = await instance_files.spec_of(ctx, instance)
         if spec is None or not spec.services:
             if instance_ids is None:
@@ -78,17 +80,24 @@ async def export_files(
             )
         )
     files = chosen.render(targets, Path(out))
+    await record_exports(ctx, actor, [t.instance for t in targets], kind, with_secrets)
+    return files
+
+
+async def record_exports(
+    ctx: Context, actor: Actor, instances: Sequence[Instance], exporter: str, with_secrets: bool
+) -> None:
+    """One ``instance.export`` event per instance, saying how and whether with secrets."""
 
     def record(conn: Connection) -> None:
-        for target in targets:
+        for instance in instances:
             record_event(
                 conn,
                 actor=actor.name,
                 action="instance.export",
-                instance_id=target.instance.instance_id,
-                app=target.instance.app,
-                details={"exporter": kind, "with_secrets": with_secrets},
+                instance_id=instance.instance_id,
+                app=instance.app,
+                details={"exporter": exporter, "with_secrets": with_secrets},
             )
 
     await ctx.registry.write(record)
-    return files

@@ -21,7 +21,7 @@ from roost.registry.events import record_event
 from roost.secrets import open_sealed, passphrase_box
 from roost.services import instance_files
 from roost.services.app_specs import check_version
-from roost.services.exports import selected_instances
+from roost.services.exports import record_exports, selected_instances
 from roost.services.instances import CreateRequest, create_instance, delete_instance
 from roost.services.secrets import check_secret
 from roost.transfer import Document, PortableInstance, parse, portable
@@ -55,18 +55,7 @@ async def export_document(
         app = await ctx.apps.get_by_pk(instance.app_pk)
         entries.append(portable(instance, bare=app.bare, sealed_secrets=sealed))
 
-    def record(conn: Connection) -> None:
-        for instance in instances:
-            record_event(
-                conn,
-                actor=actor.name,
-                action="instance.export",
-                instance_id=instance.instance_id,
-                app=instance.app,
-                details={"exporter": "document", "with_secrets": box is not None},
-            )
-
-    await ctx.registry.write(record)
+    await record_exports(ctx, actor, instances, "document", box is not None)
     return Document(
         exported_at=utcnow().isoformat().replace("+00:00", "Z"),
         secrets_kdf=kdf,

@@ -28,7 +28,7 @@ _DOCUMENT: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "application/json": {"schema": Document.model_json_schema()},
-            "application/yaml": {"schema": {"type": "string"}},
+            "application/yaml": {"schema": Document.model_json_schema()},
         },
         "description": "the export document",
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,23 @@ class RenderedFile:
     secret: bool = False  # uses a secret: mode 0600
 
 
+@lru_cache(maxsize=4096)
 def uses_secrets(template: str) -> bool:
     tree = _ENVIRONMENT.parse(template)
     return any(node.name == "secrets" for node in tree.find_all(nodes.Name))
 
 
+@lru_cache(maxsize=4096)
+def _compiled(template: str) -> jinja2.Template:
+    """Compiling is most of a render's cost; specs repeat the same few templates."""
+    return _ENVIRONMENT.from_string(template)
+
+
 def render(template: str, context: Mapping[str, Any], *, where: str) -> str:
+    if "{" not in template:
+        return template  # no tag, no expression, no comment: nothing to render
     try:
-        return _ENVIRONMENT.from_string(template).render(context)
+        return _compiled(template).render(context)
     except jinja2.TemplateError as exc:
         raise InvalidInput(f"cannot render {where}: {exc}", code="RENDER_FAILED") from None
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roost.domain.errors import InvalidInput
 from roost.domain.model import Instance
+from roost.yaml_io import SafeDumper, SafeLoader
 
 FORMAT = 1
 MAX_INSTANCES = 10000
@@ -60,7 +61,7 @@ def portable(instance: Instance, *, bare: bool, sealed_secrets: str | None) -> P
 def dump(document: Document, format: str) -> str:
     data = document.model_dump(exclude_none=True)
     if format == "yaml":
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        return yaml.dump(data, Dumper=SafeDumper, sort_keys=False, allow_unicode=True)
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -94,7 +95,7 @@ def parse(data: Any) -> Document:
 def load_text(text: str) -> Any:
     """JSON or YAML text (YAML is a superset of JSON)."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise InvalidInput(
             f"not JSON or YAML: {str(exc).splitlines()[0]}", code="INVALID_IMPORT"

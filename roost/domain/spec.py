@@ -80,9 +80,10 @@ class ServiceSpec(Frozen):
     secrets: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     stop_timeout: float = 10.0
+    start_timeout: float = 30.0  # to be running and listening (or healthy)
     image: Annotated[str, Field(min_length=1)] | None = None  # for the compose export
 
-    @field_validator("stop_timeout", mode="before")
+    @field_validator("stop_timeout", "start_timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return _as_value_error(parse_duration, value)

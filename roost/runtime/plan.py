@@ -1,0 +1,115 @@
+"""What the supervisor runs for an instance: one plan per service, in start order (pure).
+
+A plan holds the rendered argv, the full environment the process gets (DESIGN.md's list,
+secrets included: a plan is never written to disk), the working directory, the log file,
+the restart policy, the timeouts, the ports that must listen, and the health probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from roost.domain.model import Instance
+from roost.domain.spec import AppSpec
+from roost.files import base_environment, render, service_environment, template_context
+
+# What a service inherits from the server's own environment; nothing else leaks in.
+INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: Literal["http", "tcp", "command"]
+    url: str | None = None  # http
+    port: int | None = None  # tcp
+    command: tuple[str, ...] = ()  # command
+    interval: float = 10.0
+    timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    instance_id: str
+    service: str
+    argv: tuple[str, ...]
+    cwd: Path
+    log: Path
+    env: Mapping[str, str] = field(repr=False)  # holds secrets: never printed
+    restart: Literal["always", "on-failure", "no"] = "on-failure"
+    stop_timeout: float = 10.0
+    start_timeout: float = 30.0
+    ports: tuple[int, ...] = ()
+    probe: Probe | None = None
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """Seed 003's ``service@instance`` name."""
+        return f"{self.service}@{self.instance_id}"
+
+
+def plan_instance(
+    instance: Instance,
+    spec: AppSpec,
+    config: Mapping[str, Any],
+    directory: Path,
+    secrets: Mapping[str, str],
+    cache_url: str,
+    inherited: Mapping[str, str],
+) -> list[ServicePlan]:
+    """Every service of the instance, in ``depends_on`` order."""
+    base = base_environment(instance, spec, config, directory, cache_url)
+    outer = {key: inherited[key] for key in INHERITED if key in inherited}
+    plans = []
+    for name in spec.start_order():
+        definition = spec.services[name]
+        listed = {k: v for k, v in secrets.items() if k in definition.secrets}
+        context = template_context(instance, spec, config, directory, listed)
+        where = f"services.{name}"
+        argv = [
+            render(part, context, where=f"{where}.command[{i}]")
+            for i, part in enumerate(definition.command)
+        ]
+        if "/" in argv[0] and not argv[0].startswith("/"):
+            argv[0] = str(directory / argv[0])  # a relative executable lives in the instance
+        env = {
+            **outer,
+            **service_environment(base, instance, spec, name, config, directory, listed),
+        }
+        plans.append(
+            ServicePlan(
+                instance_id=instance.instance_id,
+                service=name,
+                argv=tuple(argv),
+                cwd=directory,
+                log=directory / "logs" / f"{name}.log",
+                env=env,
+                restart=definition.restart,
+                stop_timeout=definition.stop_timeout,
+                start_timeout=definition.start_timeout,
+                ports=tuple(instance.ports[p] for p in spec.service_ports(name)),
+                probe=_probe(spec, name, context, instance.ports),
+                depends_on=tuple(definition.depends_on),
+            )
+        )
+    return plans
+
+
+def _probe(
+    spec: AppSpec, service: str, context: Mapping[str, Any], ports: Mapping[str, int]
+) -> Probe | None:
+    health = spec.services[service].health
+    if health is None:
+        return None
+    where = f"services.{service}.health"
+    timing = Probe("tcp", interval=health.interval, timeout=health.timeout)
+    if health.http is not None:
+        return replace(timing, kind="http", url=render(health.http, context, where=where))
+    if health.tcp is not None:
+        return replace(timing, port=ports[health.tcp])
+    assert health.command is not None
+    command = tuple(render(part, context, where=where) for part in health.command)
+    return replace(timing, kind="command", command=command)

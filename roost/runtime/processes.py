@@ -1,0 +1,150 @@
+"""The thin OS layer under the supervisor: spawn a service, watch it, stop its group.
+
+Each service is the leader of its own session and process group, with its output
+appended straight to its log file (the process holds the file, not roost), so it keeps
+running if roost stops. A process is identified by pid *and* start time, so a recycled
+pid is never mistaken for it, and one that has exited counts as gone even while it is
+an unreaped zombie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psutil
+
+from roost.runtime.plan import ServicePlan
+
+POLL = 0.05
+TAIL_BYTES = 4096
+
+
+class SpawnFailed(Exception):
+    """The executable could not be started at all (missing, not executable)."""
+
+
+@dataclass
+class Spawned:
+    pid: int
+    started_at: float  # psutil create_time: with the pid, the process's identity
+    popen: subprocess.Popen[bytes] | None = None  # None when adopted (not our child)
+
+    def exit_code(self) -> int | None:
+        """Reap our child and return its code (negative: killed by that signal);
+        None while it runs, or when it is not our child."""
+        if self.popen is None:
+            return None
+        return self.popen.poll()
+
+
+def spawn(plan: ServicePlan) -> Spawned:
+    plan.log.parent.mkdir(parents=True, exist_ok=True)
+    log = os.open(plan.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        popen = subprocess.Popen(
+            plan.argv,
+            cwd=plan.cwd,
+            env=dict(plan.env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # own session and process group: pgid == pid
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise SpawnFailed(f"cannot start {plan.argv[0]!r}: {exc.strerror}") from None
+    finally:
+        os.close(log)
+    try:
+        started_at = psutil.Process(popen.pid).create_time()
+    except psutil.Error:
+        started_at = 0.0  # exited already; the watcher sees it at once
+    return Spawned(popen.pid, started_at, popen)
+
+
+def alive(pid: int, started_at: float) -> bool:
+    """The same process (pid and start time), not exited (zombies count as gone)."""
+    try:
+        process = psutil.Process(pid)
+        same = abs(process.create_time() - started_at) < 0.01
+        return bool(same and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def exit_watch(pid: int) -> int | None:
+    """A pidfd that becomes readable when ``pid`` exits (None if it is gone already)."""
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _living(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
+    found = []
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+    return found
+
+
+def _tree(spawned: Spawned) -> list[psutil.Process]:
+    """The leader and everything it started, including what left its group."""
+    try:
+        leader = psutil.Process(spawned.pid)
+        if abs(leader.create_time() - spawned.started_at) >= 0.01:
+            return []
+        return [leader, *leader.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _group(pgid: int) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) == pgid:
+                found.append(process)
+    return found
+
+
+async def terminate(spawned: Spawned, grace: float) -> None:
+    """SIGTERM to the whole group (and to descendants that left it), SIGKILL to whatever
+    is left after ``grace`` seconds; returns when none of them runs."""
+    members = {p.pid: p for p in _tree(spawned)}
+    members.update({p.pid: p for p in _group(spawned.pid)})
+    _send(members.values(), spawned.pid, signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + grace
+    while _living(members.values()):
+        if asyncio.get_running_loop().time() >= deadline:
+            _send(_living(members.values()), spawned.pid, signal.SIGKILL)
+            deadline = float("inf")
+        await asyncio.sleep(POLL)
+        spawned.exit_code()  # reap our child as soon as it exits
+
+
+def _send(processes: Iterable[psutil.Process], pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(sig)
+
+
+def log_tail(plan: ServicePlan, lines: int = 20) -> str:
+    """The last lines of the service's log (for error reports)."""
+    try:
+        with open(plan.log, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - TAIL_BYTES))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

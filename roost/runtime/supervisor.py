@@ -1,0 +1,247 @@
+"""The local supervisor: runs every service of every instance as a real process.
+
+Services start in ``depends_on`` order, each waited for until it listens (or its probe
+passes) before the next; stop goes in reverse. Exits are noticed through a pidfd (no
+polling), and the restart policy, backoff and start limit decide what follows; when a
+service is given up, the rest of its instance is stopped and ``on_failure`` is told why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from roost.domain.errors import RoostError
+from roost.runtime import processes
+from roost.runtime.plan import ServicePlan
+from roost.runtime.policy import RestartBook, restart_wanted
+from roost.runtime.readiness import ready
+
+READY_POLL = 0.1
+
+FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
+
+
+class StartFailed(RoostError):
+    status = 409
+    code = "START_FAILED"
+
+
+class Status(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"  # exited, restarting after a delay
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    EXITED = "exited"  # exited and not restarted (policy)
+    FAILED = "failed"  # given up: start limit, or a failure the policy does not restart
+
+
+@dataclass
+class ServiceRun:
+    plan: ServicePlan
+    book: RestartBook
+    status: Status = Status.STOPPED
+    spawned: processes.Spawned | None = None
+    restarts: int = 0
+    exit_code: int | None = None
+    started: float = 0.0  # loop time of the last spawn
+    watch: int | None = field(default=None, repr=False)
+    pending: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exited"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+class LocalSupervisor:
+    def __init__(
+        self,
+        on_failure: FailureHandler | None = None,
+        restart_book: Callable[[], RestartBook] = RestartBook,
+    ) -> None:
+        self._on_failure = on_failure
+        self._restart_book = restart_book
+        self._instances: dict[str, dict[str, ServiceRun]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    def services(self, instance_id: str) -> list[ServiceRun]:
+        return list(self._instances.get(instance_id, {}).values())
+
+    def _lock(self, instance_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(instance_id, asyncio.Lock())
+
+    async def start(self, plans: Sequence[ServicePlan]) -> None:
+        """Start the instance's services in order; each must be up within its start
+        timeout. On failure everything started is stopped again and StartFailed says why."""
+        if not plans:
+            return
+        instance_id = plans[0].instance_id
+        async with self._lock(instance_id):
+            runs = self._instances.setdefault(instance_id, {})
+            for plan in plans:
+                run = runs.get(plan.service)
+                if run is not None and run.status in (Status.RUNNING, Status.BACKOFF):
+                    continue
+                run = ServiceRun(plan, self._restart_book())
+                runs[plan.service] = run
+                try:
+                    await self._start_one(run)
+                except StartFailed:
+                    await self._stop_all(instance_id)
+                    raise
+
+    async def _start_one(self, run: ServiceRun) -> None:
+        plan = run.plan
+        run.status = Status.STARTING
+        self._spawn(run)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + plan.start_timeout
+        while True:
+            assert run.spawned is not None
+            if not processes.alive(run.spawned.pid, run.spawned.started_at):
+                run.exit_code = run.spawned.exit_code()
+                run.status = Status.FAILED
+                raise StartFailed(self._reason(run, "while starting"), code="START_FAILED")
+            if await ready(plan):
+                run.status = Status.RUNNING
+                return
+            if loop.time() >= deadline:
+                waited = (
+                    "its health probe to pass"
+                    if plan.probe
+                    else f"port {', '.join(map(str, plan.ports))} to listen"
+                )
+                run.status = Status.FAILED
+                raise StartFailed(
+                    f"{plan.unit} did not become ready in {plan.start_timeout:g} s "
+                    f"(waited for {waited})" + _tail(plan),
+                    code="START_TIMEOUT",
+                )
+            await asyncio.sleep(READY_POLL)
+
+    def _spawn(self, run: ServiceRun) -> None:
+        try:
+            run.spawned = processes.spawn(run.plan)
+        except processes.SpawnFailed as exc:
+            run.status = Status.FAILED
+            raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
+        run.exit_code = None
+        run.started = asyncio.get_running_loop().time()
+        run.watch = processes.exit_watch(run.spawned.pid)
+        if run.watch is not None:
+            asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
+
+    def _unwatch(self, run: ServiceRun) -> None:
+        if run.watch is not None:
+            asyncio.get_running_loop().remove_reader(run.watch)
+            with contextlib.suppress(OSError):
+                os.close(run.watch)
+            run.watch = None
+
+    def _exited(self, run: ServiceRun) -> None:
+        """The pidfd fired: the process exited (it may still be a zombie)."""
+        self._unwatch(run)
+        if run.spawned is not None:
+            run.exit_code = run.spawned.exit_code()
+        if run.status is not Status.RUNNING:
+            return  # starting (the start loop reports it) or stopping (expected)
+        loop = asyncio.get_running_loop()
+        if not restart_wanted(run.plan.restart, run.exit_code):
+            run.status = Status.EXITED
+            if run.exit_code != 0:
+                self._give_up(run)
+            return
+        run.book.exited(now=loop.time(), ran_for=loop.time() - run.started)
+        if run.book.limit_hit:
+            self._give_up(run)
+            return
+        run.status = Status.BACKOFF
+        run.pending = self._in_background(self._restart_later(run, run.book.delay))
+
+    async def _restart_later(self, run: ServiceRun, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if run.status is not Status.BACKOFF:
+            return
+        try:
+            self._spawn(run)
+        except StartFailed:
+            self._give_up(run)
+            return
+        run.restarts += 1
+        run.status = Status.RUNNING
+
+    def _give_up(self, run: ServiceRun) -> None:
+        run.status = Status.FAILED
+        reason = self._reason(run, "")
+        if run.book.limit_hit:
+            reason = (
+                f"{run.plan.unit} {describe_exit(run.exit_code)}, {len(run.book.recent)} "
+                f"failures in {run.book.interval:g} s: giving up" + _tail(run.plan)
+            )
+        self._in_background(self._fail_instance(run.plan.instance_id, reason))
+
+    async def _fail_instance(self, instance_id: str, reason: str) -> None:
+        async with self._lock(instance_id):
+            await self._stop_all(instance_id, keep_status=True)
+        if self._on_failure is not None:
+            await self._on_failure(instance_id, reason)
+
+    def _reason(self, run: ServiceRun, when: str) -> str:
+        return (
+            f"{run.plan.unit} {describe_exit(run.exit_code)}"
+            + (f" {when}" if when else "")
+            + _tail(run.plan)
+        )
+
+    def _in_background(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def stop(self, instance_id: str) -> None:
+        """Stop every service of the instance, dependents first."""
+        async with self._lock(instance_id):
+            await self._stop_all(instance_id)
+
+    async def _stop_all(self, instance_id: str, *, keep_status: bool = False) -> None:
+        runs = self._instances.get(instance_id, {})
+        for run in reversed(list(runs.values())):
+            if run.pending is not None:
+                run.pending.cancel()
+                run.pending = None
+            final = run.status if keep_status and run.status is Status.FAILED else Status.STOPPED
+            if run.spawned is not None and run.status is not Status.STOPPED:
+                run.status = Status.STOPPING
+                await processes.terminate(run.spawned, run.plan.stop_timeout)
+                self._unwatch(run)
+                code = run.spawned.exit_code()
+                run.exit_code = code if code is not None else run.exit_code
+            run.status = final
+
+    async def close(self, *, stop_all: bool = False) -> None:
+        """Stop watching (services keep running), or stop everything too."""
+        for task in list(self._background):
+            task.cancel()
+        for instance_id in list(self._instances):
+            if stop_all:
+                await self.stop(instance_id)
+            for run in self._instances[instance_id].values():
+                self._unwatch(run)
+
+
+def _tail(plan: ServicePlan) -> str:
+    tail = processes.log_tail(plan, lines=10)
+    return f"; last output:\n{tail}" if tail else ""

@@ -30,6 +30,8 @@ class Settings:
     cache_max_value_bytes: int = 1024 * 1024
     cache_memory_bytes: int = 64 * 1024 * 1024
     port_range: str = "20000-29999"
+    autostart: bool = True  # roost serve starts instances that should run and do not
+    stop_on_exit: bool = False  # roost serve stops every instance when it stops
 
     @classmethod
     def load(

@@ -89,7 +89,8 @@ def _empty_all_tables(conn: Connection) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url)
+    # a test never leaves a service running behind it
+    return Settings(home=tmp_path / "home", database_url=database_url, stop_on_exit=True)
 
 
 @asynccontextmanager

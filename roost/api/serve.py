@@ -46,6 +46,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         message = f"cannot open the registry {where}: {reason}"
         raise RoostError(message, code="REGISTRY_UNAVAILABLE") from exc
     try:
+        await context.runner.boot()
         config = uvicorn.Config(
             create_app(context=context),
             host=host,

@@ -7,6 +7,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -139,15 +140,30 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8080,
     detach: Annotated[bool, typer.Option(help="Run in the background and return.")] = False,
+    autostart: Annotated[
+        bool,
+        typer.Option(
+            "--autostart/--no-autostart",
+            help="Start the instances that should run and do not (processes that still run"
+            " are adopted either way).",
+        ),
+    ] = True,
+    stop_on_exit: Annotated[
+        bool, typer.Option("--stop-on-exit", help="Stop every instance when the server stops.")
+    ] = False,
 ) -> None:
     """Run the server: REST API, data plane, dashboard, supervisor, schedulers."""
-    settings = client_of(ctx).settings
+    settings = replace(client_of(ctx).settings, autostart=autostart, stop_on_exit=stop_on_exit)
     if detach:
         url = f"http://{host}:{port}"
         if is_healthy(url):
             raise CliError(f"a server already answers at {url}", "SERVER_RUNNING")
         home = Home(settings.home)
-        process = spawn_server(settings, host, port)
+        flags = (
+            *(() if autostart else ("--no-autostart",)),
+            *(("--stop-on-exit",) if stop_on_exit else ()),
+        )
+        process = spawn_server(settings, host, port, flags)
         wait_until_healthy(url, process, home.server_log_file)
         output.out.print(f"roost server running at {url} (pid {process.pid}, home {settings.home})")
         return

@@ -71,7 +71,9 @@ def _autostart_lock(home: Home) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def spawn_server(settings: Settings, host: str, port: int) -> subprocess.Popen[bytes]:
+def spawn_server(
+    settings: Settings, host: str, port: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     """Start ``roost serve`` detached from this process, logging to ``logs/serve.log``."""
     home = Home(settings.home)
     home.ensure()
@@ -89,6 +91,7 @@ def spawn_server(settings: Settings, host: str, port: int) -> subprocess.Popen[b
                 host,
                 "--port",
                 str(port),
+                *extra,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -166,6 +167,23 @@ instance_secrets = Table(
     ),
     Column("name", String(64), primary_key=True),
     Column("value_encrypted", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The processes the supervisor runs, one row per service of an instance: enough to adopt
+# them again (pid and start time identify a process) after roost serve restarts.
+service_processes = Table(
+    "service_processes",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("service", String(63), primary_key=True),
+    Column("pid", Integer, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("restarts", Integer, nullable=False),
+    Column("exit_code", Integer, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

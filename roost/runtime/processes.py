@@ -138,6 +138,14 @@ def _send(processes: Iterable[psutil.Process], pgid: int, sig: signal.Signals) -
             process.send_signal(sig)
 
 
+def freeze(spawned: Spawned) -> None:
+    _send(_tree(spawned), spawned.pid, signal.SIGSTOP)
+
+
+def thaw(spawned: Spawned) -> None:
+    _send(_tree(spawned), spawned.pid, signal.SIGCONT)
+
+
 def log_tail(plan: ServicePlan, lines: int = 20) -> str:
     """The last lines of the service's log (for error reports)."""
     try:

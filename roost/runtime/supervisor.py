@@ -25,6 +25,18 @@ from roost.runtime.readiness import ready
 READY_POLL = 0.1
 
 FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
+Journal = Callable[["ServiceRun"], Awaitable[None]]  # records a run's current state
+
+
+@dataclass(frozen=True)
+class Adoptable:
+    """A process a previous server started, as the registry remembers it."""
+
+    service: str
+    pid: int
+    started_at: float
+    restarts: int = 0
+    paused: bool = False
 
 
 class StartFailed(RoostError):
@@ -40,6 +52,7 @@ class Status(StrEnum):
     STOPPED = "stopped"
     EXITED = "exited"  # exited and not restarted (policy)
     FAILED = "failed"  # given up: start limit, or a failure the policy does not restart
+    PAUSED = "paused"  # frozen
 
 
 @dataclass
@@ -69,8 +82,10 @@ class LocalSupervisor:
         self,
         on_failure: FailureHandler | None = None,
         restart_book: Callable[[], RestartBook] = RestartBook,
+        journal: Journal | None = None,
     ) -> None:
         self._on_failure = on_failure
+        self._journal = journal
         self._restart_book = restart_book
         self._instances: dict[str, dict[str, ServiceRun]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -116,6 +131,7 @@ class LocalSupervisor:
                 raise StartFailed(self._reason(run, "while starting"), code="START_FAILED")
             if await ready(plan):
                 run.status = Status.RUNNING
+                self._changed(run)
                 return
             if loop.time() >= deadline:
                 waited = (
@@ -160,6 +176,7 @@ class LocalSupervisor:
         loop = asyncio.get_running_loop()
         if not restart_wanted(run.plan.restart, run.exit_code):
             run.status = Status.EXITED
+            self._changed(run)
             if run.exit_code != 0:
                 self._give_up(run)
             return
@@ -168,6 +185,7 @@ class LocalSupervisor:
             self._give_up(run)
             return
         run.status = Status.BACKOFF
+        self._changed(run)
         run.pending = self._in_background(self._restart_later(run, run.book.delay))
 
     async def _restart_later(self, run: ServiceRun, delay: float) -> None:
@@ -181,9 +199,11 @@ class LocalSupervisor:
             return
         run.restarts += 1
         run.status = Status.RUNNING
+        self._changed(run)
 
     def _give_up(self, run: ServiceRun) -> None:
         run.status = Status.FAILED
+        self._changed(run)
         reason = self._reason(run, "")
         if run.book.limit_hit:
             reason = (
@@ -205,6 +225,10 @@ class LocalSupervisor:
             + _tail(run.plan)
         )
 
+    def _changed(self, run: ServiceRun) -> None:
+        if self._journal is not None:
+            self._in_background(self._journal(run))
+
     def _in_background(self, work: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)
         self._background.add(task)
@@ -224,22 +248,71 @@ class LocalSupervisor:
                 run.pending = None
             final = run.status if keep_status and run.status is Status.FAILED else Status.STOPPED
             if run.spawned is not None and run.status is not Status.STOPPED:
+                if run.status is Status.PAUSED:
+                    processes.thaw(run.spawned)  # a frozen process cannot act on SIGTERM
                 run.status = Status.STOPPING
                 await processes.terminate(run.spawned, run.plan.stop_timeout)
                 self._unwatch(run)
                 code = run.spawned.exit_code()
                 run.exit_code = code if code is not None else run.exit_code
             run.status = final
+            self._changed(run)
+
+    async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Adoptable]) -> list[str]:
+        """Supervise processes a previous server started, if they still run (same pid
+        and start time); the services that do not run, for the caller to start."""
+        if not plans:
+            return []
+        by_service = {record.service: record for record in found}
+        missing = []
+        async with self._lock(plans[0].instance_id):
+            runs = self._instances.setdefault(plans[0].instance_id, {})
+            for plan in plans:
+                record = by_service.get(plan.service)
+                if record is None or not processes.alive(record.pid, record.started_at):
+                    missing.append(plan.service)
+                    continue
+                run = ServiceRun(plan, self._restart_book(), restarts=record.restarts)
+                run.spawned = processes.Spawned(record.pid, record.started_at)
+                run.status = Status.PAUSED if record.paused else Status.RUNNING
+                run.started = asyncio.get_running_loop().time()
+                run.watch = processes.exit_watch(record.pid)
+                if run.watch is not None:
+                    asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
+                runs[plan.service] = run
+        return missing
+
+    async def pause(self, instance_id: str) -> None:
+        """Freeze every process of the instance (SIGSTOP to each group)."""
+        async with self._lock(instance_id):
+            for run in self.services(instance_id):
+                if run.spawned is not None and run.status is Status.RUNNING:
+                    processes.freeze(run.spawned)
+                    run.status = Status.PAUSED
+                    self._changed(run)
+
+    async def resume(self, instance_id: str) -> None:
+        async with self._lock(instance_id):
+            for run in self.services(instance_id):
+                if run.spawned is not None and run.status is Status.PAUSED:
+                    processes.thaw(run.spawned)
+                    run.status = Status.RUNNING
+                    self._changed(run)
 
     async def close(self, *, stop_all: bool = False) -> None:
-        """Stop watching (services keep running), or stop everything too."""
+        """Stop watching (the services keep running), or stop everything first. Pending
+        journal writes are let finish; restarts waiting on a backoff are dropped."""
+        if stop_all:
+            for instance_id in list(self._instances):
+                await self.stop(instance_id)
+        for run in (r for runs in self._instances.values() for r in runs.values()):
+            self._unwatch(run)
+            if run.pending is not None:
+                run.pending.cancel()
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=5)
         for task in list(self._background):
             task.cancel()
-        for instance_id in list(self._instances):
-            if stop_all:
-                await self.stop(instance_id)
-            for run in self._instances[instance_id].values():
-                self._unwatch(run)
 
 
 def _tail(plan: ServicePlan) -> str:

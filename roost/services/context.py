@@ -25,6 +25,7 @@ from roost.services.apps import AppCatalog
 from roost.services.directory import Directory
 from roost.services.ordinals import OrdinalAllocator
 from roost.services.ports import PortAllocator
+from roost.services.runner import Runner
 from roost.settings import Settings
 
 log = logging.getLogger("roost.context")
@@ -55,6 +56,7 @@ class Context:
     cache: CacheBackend
     ports: PortAllocator
     directory: Directory = field(init=False)
+    runner: Runner = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @classmethod
@@ -84,6 +86,7 @@ class Context:
         context.directory = Directory(
             registry, context._create_for_data_plane, auto_create=settings.cache_auto_create
         )
+        context.runner = Runner(context)
         context._tasks.append(asyncio.create_task(context.directory.run_flusher()))
         if isinstance(cache, EmbeddedStore):
             context._tasks.append(asyncio.create_task(_expire_forever(cache)))
@@ -99,6 +102,7 @@ class Context:
         return await create_instance(self, LOCAL_ACTOR, request, event_action="cache.auto-create")
 
     async def close(self) -> None:
+        await self.runner.close(stop_all=self.settings.stop_on_exit)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

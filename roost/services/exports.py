@@ -10,13 +10,13 @@ from sqlalchemy import Connection
 
 from roost.auth import Actor, authorize
 from roost.domain.errors import InvalidInput
-from roost.domain.model import Instance, InstanceFilter
+from roost.domain.model import Instance
 from roost.instance_dir import InstanceDir
-from roost.registry import instances as q
 from roost.registry.events import record_event
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, exporter
 from roost.services import instance_files
 from roost.services.instances import get_instance
+from roost.services.queries import every_instance
 
 if TYPE_CHECKING:
     from roost.services.context import Context
@@ -29,14 +29,7 @@ async def selected_instances(
     if instance_ids is not None:
         return [await get_instance(ctx, actor, instance_id) for instance_id in instance_ids]
     await authorize(actor, "instance.list")
-    found: list[Instance] = []
-    after = 0
-    while page := await ctx.registry.read(
-        q.list_instances, InstanceFilter(), after_pk=after, limit=1000
-    ):
-        found += page
-        after = page[-1].pk
-    return found
+    return await every_instance(ctx)
 
 
 async def export_files(

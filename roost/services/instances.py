@@ -348,6 +348,10 @@ async def act(ctx: Context, actor: Actor, instance_id: str, action: Action) -> I
     """Apply a lifecycle action; an action that changes nothing succeeds quietly."""
     validate_instance_id(instance_id)
     await authorize(actor, f"instance.{action.value}", instance_id)
+    instance = await get_instance(ctx, actor, instance_id)
+    spec = await instance_files.spec_of(ctx, instance)
+    if spec is not None and spec.services:
+        return await ctx.runner.act(actor, instance, action)  # processes first, then state
     moved = await ctx.registry.write(_transition_unit(actor, instance_id, action))
     ctx.directory.forget(instance_id)  # the data plane sees the new state at once
     return moved
@@ -382,6 +386,7 @@ async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
     await authorize(actor, "instance.delete", instance_id)
     instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
     ctx.directory.forget(instance_id)
+    await ctx.runner.stop(instance_id)
     await ctx.cache.drop(instance_id)
     hook = await instance_files.uninstall(ctx, instance)
     details = (

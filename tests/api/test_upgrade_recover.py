@@ -10,13 +10,17 @@ from typing import Any
 import httpx
 
 from roost.services.context import Context
+from tests.servers import free_port
+
+# the service really listens: each test process takes its own ports
+BASE = free_port() - 200
 
 
 def app(version: str, **changes: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "name": "web",
         "version": version,
-        "ports": {"http": 41000, "admin": 42000},
+        "ports": {"http": BASE, "admin": BASE + 1000},
         "services": {"server": {"command": ["python3", "-m", "http.server", "{{ ports.http }}"]}},
         "files": {"v1.conf": {"content": "port={{ ports.http }}\n"}},
     }
@@ -29,10 +33,10 @@ async def test_changing_the_app_never_changes_an_instance_until_upgrade(
 ) -> None:
     await client.post("/v1/apps", json=app("1"))
     created = await client.post("/v1/instances", json={"app": "web", "instance_id": "2"})
-    assert created.json()["ports"] == {"http": 41200, "admin": 42200}
+    assert created.json()["ports"] == {"http": BASE + 200, "admin": BASE + 1200}
     v2 = app(
         "2",
-        ports={"http": 41000, "metrics": 43000},
+        ports={"http": BASE, "metrics": BASE + 2000},
         files={"v2.conf": {"content": "metrics={{ ports.metrics }}\n"}},
     )
     assert (await client.post("/v1/apps", json=v2)).status_code == 200  # a new version
@@ -42,11 +46,14 @@ async def test_changing_the_app_never_changes_an_instance_until_upgrade(
     assert upgraded.status_code == 200, upgraded.text
     body = upgraded.json()
     assert body["version"] == "2"
-    assert body["ports"] == {"http": 41200, "metrics": 43200}  # kept, added; admin dropped
+    assert body["ports"] == {
+        "http": BASE + 200,
+        "metrics": BASE + 2200,
+    }  # kept, added; admin dropped
     ports = {p["name"]: p["port"] for p in (await client.get("/v1/ports")).json()["ports"]}
-    assert ports == {"http": 41200, "metrics": 43200}
+    assert ports == {"http": BASE + 200, "metrics": BASE + 2200}
     folder = context.home.path / "instances" / "2"
-    assert (folder / "v2.conf").read_text() == "metrics=43200\n"
+    assert (folder / "v2.conf").read_text() == f"metrics={BASE + 2200}\n"
     assert not (folder / "v1.conf").exists()
     assert json.loads((folder / "instance.json").read_text())["version"] == "2"
     events = (await client.get("/v1/events", params={"instance_id": "2"})).json()["events"]
@@ -55,7 +62,7 @@ async def test_changing_the_app_never_changes_an_instance_until_upgrade(
 
     assert (await client.post("/v1/instances/2/start")).json()["state"] == "active"
     back = await client.post("/v1/instances/2/upgrade", json={"version": "1"})
-    assert back.json()["ports"] == {"http": 41200, "admin": 42200}
+    assert back.json()["ports"] == {"http": BASE + 200, "admin": BASE + 1200}
     assert back.json()["state"] == "active"
     events = (await client.get("/v1/events", params={"instance_id": "2"})).json()["events"]
     assert [e["action"] for e in events][-2:] == ["instance.upgrade", "instance.restart"]
@@ -72,9 +79,9 @@ async def test_upgrade_refusals(client: httpx.AsyncClient) -> None:
     assert nobody.status_code == 404 and nobody.json()["code"] == "INSTANCE_NOT_FOUND"
     # version 2 wants a port another instance holds
     await client.post(
-        "/v1/instances", json={"app": "web", "instance_id": "x", "ports": {"http": 44100}}
+        "/v1/instances", json={"app": "web", "instance_id": "x", "ports": {"http": BASE + 3100}}
     )
-    await client.post("/v1/apps", json=app("2", ports={"http": 41000, "extra": 44000}))
+    await client.post("/v1/apps", json=app("2", ports={"http": BASE, "extra": BASE + 3000}))
     taken = await client.post("/v1/instances/1/upgrade", json={})
     assert taken.status_code == 409 and taken.json()["code"] == "PORT_CONFLICT"
     assert (await client.get("/v1/instances/1")).json()["version"] == "1"

@@ -22,7 +22,10 @@ def live_server(tmp_path: Path) -> Iterator[Settings]:
     home = tmp_path / "home"
     port = free_port()
     settings = Settings(
-        home=home, database_url=sqlite_url(home / "roost.db"), url=f"http://127.0.0.1:{port}"
+        home=home,
+        database_url=sqlite_url(home / "roost.db"),
+        url=f"http://127.0.0.1:{port}",
+        stop_on_exit=True,
     )
     config = uvicorn.Config(
         create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"

@@ -1,0 +1,215 @@
+"""Running instances: the supervisor, driven by lifecycle actions and kept in the registry.
+
+A lifecycle action on an instance of an app with services does the work first (start,
+stop, freeze, thaw its processes) and then records the new state; a start that fails
+leaves the instance in ``error`` with the reason. Every process the supervisor runs is
+recorded (pid and start time), so the next ``roost serve`` adopts what still runs
+instead of starting it twice, and starts what should run and does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+from roost.auth import Actor
+from roost.domain.clock import utcnow
+from roost.domain.model import Instance, InstanceFilter
+from roost.domain.states import Action, State, is_noop, transition
+from roost.instance_dir import InstanceDir
+from roost.registry import instances as q
+from roost.registry import processes as process_store
+from roost.registry.events import record_event
+from roost.runtime.plan import ServicePlan, plan_instance
+from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
+from roost.services import instance_files
+from roost.services.queries import every_instance
+
+if TYPE_CHECKING:
+    from roost.services.context import Context
+
+log = logging.getLogger("roost.runner")
+RUNS = (State.ACTIVE, State.PAUSED)  # states whose services should be running
+BOOT_CONCURRENCY = 8
+
+
+class Runner:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self.supervisor = LocalSupervisor(on_failure=self._failed, journal=self._journal)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, instance_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(instance_id, asyncio.Lock())
+
+    async def plans(self, instance: Instance) -> list[ServicePlan]:
+        """The instance's services as they should run now: files rendered again first,
+        so a (re)start never runs with a stale config, port or secret."""
+        ctx = self._ctx
+        spec = await instance_files.spec_of(ctx, instance)
+        if spec is None or not spec.services:
+            return []
+        await instance_files.refresh(ctx, instance)
+        return plan_instance(
+            instance,
+            spec,
+            await instance_files.effective_config(ctx, instance),
+            InstanceDir(ctx.home.path, instance.instance_id).path,
+            await instance_files.decrypted_secrets(ctx, instance),
+            ctx.settings.url,
+            os.environ,
+        )
+
+    async def act(self, actor: Actor, instance: Instance, action: Action) -> Instance:
+        """Apply a lifecycle action to an instance whose app has services."""
+        async with self._lock(instance.instance_id):
+            current = await self._ctx.registry.read(q.get_instance, instance.instance_id)
+            instance = current or instance
+            target = transition(instance.state, action)
+            if is_noop(instance.state, action):
+                return instance
+            if action in (Action.START, Action.RESTART):
+                if instance.state is State.ACTIVE:
+                    await self.supervisor.stop(instance.instance_id)
+                try:
+                    await self.supervisor.start(await self.plans(instance))
+                except StartFailed as exc:
+                    await self._record_failure(actor, instance.instance_id, exc.message)
+                    raise
+            elif action is Action.STOP:
+                await self.supervisor.stop(instance.instance_id)
+            elif action is Action.PAUSE:
+                await self.supervisor.pause(instance.instance_id)
+            elif action is Action.RESUME:
+                await self.supervisor.resume(instance.instance_id)
+            return await self._record_transition(actor, instance, action, target)
+
+    async def stop(self, instance_id: str) -> None:
+        async with self._lock(instance_id):
+            await self.supervisor.stop(instance_id)
+
+    async def _record_transition(
+        self, actor: Actor, instance: Instance, action: Action, target: State
+    ) -> Instance:
+        def apply(conn: Connection) -> Instance:
+            now = utcnow()
+            q.compare_and_set_state(conn, instance.pk, expected=instance.state, new=target, at=now)
+            record_event(
+                conn,
+                actor=actor.name,
+                action=f"instance.{action.value}",
+                instance_id=instance.instance_id,
+                app=instance.app,
+                details={"from": instance.state.value, "to": target.value},
+            )
+            return replace(instance, state=target, error=None, updated_at=now)
+
+        moved = await self._ctx.registry.write(apply)
+        self._ctx.directory.forget(instance.instance_id)
+        return moved
+
+    async def _record_failure(self, actor: Actor, instance_id: str, reason: str) -> None:
+        """Any state but ``deleting`` may fail: to ``error``, with the reason."""
+
+        def apply(conn: Connection) -> None:
+            instance = q.get_instance(conn, instance_id, for_update=True)
+            if instance is None or instance.state is State.DELETING:
+                return
+            q.compare_and_set_state(
+                conn,
+                instance.pk,
+                expected=instance.state,
+                new=State.ERROR,
+                at=utcnow(),
+                error=reason[:2000],
+            )
+            record_event(
+                conn,
+                actor=actor.name,
+                action="instance.failed",
+                instance_id=instance_id,
+                app=instance.app,
+                outcome="error",
+                details={"from": instance.state.value, "reason": reason[:2000]},
+            )
+
+        await self._ctx.registry.write(apply)
+        self._ctx.directory.forget(instance_id)
+
+    async def _failed(self, instance_id: str, reason: str) -> None:
+        """The supervisor gave a service up (start limit, or a failure not restarted)."""
+        from roost.auth import LOCAL_ACTOR
+
+        await self._record_failure(LOCAL_ACTOR, instance_id, reason)
+
+    async def _journal(self, run: ServiceRun) -> None:
+        spawned = run.spawned
+        running = run.status in (Status.RUNNING, Status.PAUSED, Status.STARTING)
+
+        def apply(conn: Connection) -> None:
+            process_store.record_process(
+                conn,
+                run.plan.instance_id,
+                run.plan.service,
+                pid=spawned.pid if spawned and running else None,
+                started_at=spawned.started_at if spawned and running else None,
+                status=run.status.value,
+                restarts=run.restarts,
+                exit_code=run.exit_code,
+                at=utcnow(),
+            )
+
+        try:
+            await self._ctx.registry.write(apply)
+        except Exception:  # the registry may be closing; the next change records again
+            log.exception("could not record the process of %s", run.plan.unit)
+
+    async def boot(self) -> None:
+        """At server start: adopt what still runs; start, unless autostart is off, the
+        instances that should run and do not."""
+        ctx = self._ctx
+        rows = await ctx.registry.read(process_store.processes_of, None)
+        recorded: dict[str, list[Adoptable]] = {}
+        for row in rows:
+            if row.pid is not None and row.started_at is not None:
+                recorded.setdefault(row.instance_id, []).append(
+                    Adoptable(
+                        row.service,
+                        row.pid,
+                        row.started_at,
+                        row.restarts,
+                        paused=row.status == Status.PAUSED.value,
+                    )
+                )
+        gate = asyncio.Semaphore(BOOT_CONCURRENCY)
+
+        async def one(instance: Instance) -> None:
+            async with gate, self._lock(instance.instance_id):
+                plans = await self.plans(instance)
+                missing = await self.supervisor.adopt(plans, recorded.get(instance.instance_id, []))
+                if not missing or not ctx.settings.autostart:
+                    return
+                try:
+                    await self.supervisor.start(plans)
+                except StartFailed as exc:
+                    await self._failed(instance.instance_id, exc.message)
+
+        wanted = [
+            instance
+            for state in RUNS
+            for instance in await every_instance(ctx, InstanceFilter(state=state))
+        ]
+        results = await asyncio.gather(*(one(i) for i in wanted), return_exceptions=True)
+        for instance, result in zip(wanted, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("could not bring up %s: %s", instance.instance_id, result)
+
+    async def close(self, *, stop_all: bool) -> None:
+        with contextlib.suppress(Exception):
+            await self.supervisor.close(stop_all=stop_all)

@@ -24,6 +24,7 @@ from roost.api.v1 import (
     ports,
     recovery,
     secrets,
+    services,
     transfer,
 )
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -90,6 +91,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         events,
         exports,
         recovery,
+        services,
         compat,
     ):
         app.include_router(module.router)

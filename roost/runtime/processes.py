@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ class Spawned:
     pid: int
     started_at: float  # psutil create_time: with the pid, the process's identity
     popen: subprocess.Popen[bytes] | None = None  # None when adopted (not our child)
+    _meter: psutil.Process | None = None  # kept so cpu_percent measures between calls
 
     def exit_code(self) -> int | None:
         """Reap our child and return its code (negative: killed by that signal);
@@ -66,6 +68,14 @@ def spawn(plan: ServicePlan) -> Spawned:
     except psutil.Error:
         started_at = 0.0  # exited already; the watcher sees it at once
     return Spawned(popen.pid, started_at, popen)
+
+
+def let_go(spawned: Spawned) -> None:
+    """Stop being the parent that watches ``spawned`` (the server is leaving it running):
+    subprocess would otherwise warn about it and try to reap it later."""
+    if spawned.popen is not None and spawned.popen.returncode is None:
+        spawned.popen.returncode = 0  # not its exit code: ours to forget, not to report
+    spawned.popen = None
 
 
 def alive(pid: int, started_at: float) -> bool:
@@ -136,6 +146,35 @@ def _send(processes: Iterable[psutil.Process], pgid: int, sig: signal.Signals) -
     for process in processes:
         with contextlib.suppress(psutil.Error):
             process.send_signal(sig)
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_percent: float  # since the previous reading (0.0 on the first)
+    rss_bytes: int  # the leader and its descendants
+
+
+def usage(spawned: Spawned) -> Usage | None:
+    """What the service's processes use now; None when it does not run."""
+    try:
+        if spawned._meter is None:
+            spawned._meter = psutil.Process(spawned.pid)
+        leader = spawned._meter
+        if abs(leader.create_time() - spawned.started_at) >= 0.01:
+            return None
+        with leader.oneshot():
+            cpu = leader.cpu_percent(None)
+            rss = leader.memory_info().rss
+        for child in leader.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                rss += child.memory_info().rss
+        return Usage(cpu, rss)
+    except psutil.Error:
+        return None
+
+
+def uptime(spawned: Spawned) -> float:
+    return max(0.0, time.time() - spawned.started_at)
 
 
 def freeze(spawned: Spawned) -> None:

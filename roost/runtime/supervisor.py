@@ -97,9 +97,10 @@ class LocalSupervisor:
     def _lock(self, instance_id: str) -> asyncio.Lock:
         return self._locks.setdefault(instance_id, asyncio.Lock())
 
-    async def start(self, plans: Sequence[ServicePlan]) -> None:
+    async def start(self, plans: Sequence[ServicePlan], *, all_or_nothing: bool = True) -> None:
         """Start the instance's services in order; each must be up within its start
-        timeout. On failure everything started is stopped again and StartFailed says why."""
+        timeout. On failure StartFailed says why, and everything of the instance is
+        stopped again (``all_or_nothing``) or just the service that failed."""
         if not plans:
             return
         instance_id = plans[0].instance_id
@@ -114,7 +115,10 @@ class LocalSupervisor:
                 try:
                     await self._start_one(run)
                 except StartFailed:
-                    await self._stop_all(instance_id)
+                    if all_or_nothing:
+                        await self._stop_all(instance_id)
+                    else:
+                        await self._stop_runs([run])
                     raise
 
     async def _start_one(self, run: ServiceRun) -> None:
@@ -240,9 +244,19 @@ class LocalSupervisor:
         async with self._lock(instance_id):
             await self._stop_all(instance_id)
 
+    async def stop_service(self, instance_id: str, service: str) -> None:
+        async with self._lock(instance_id):
+            run = self._instances.get(instance_id, {}).get(service)
+            if run is not None:
+                await self._stop_runs([run])
+
     async def _stop_all(self, instance_id: str, *, keep_status: bool = False) -> None:
         runs = self._instances.get(instance_id, {})
-        for run in reversed(list(runs.values())):
+        await self._stop_runs(list(runs.values()), keep_status=keep_status)
+
+    async def _stop_runs(self, runs: list[ServiceRun], *, keep_status: bool = False) -> None:
+        """Stop ``runs`` (in start order), dependents first."""
+        for run in reversed(runs):
             if run.pending is not None:
                 run.pending.cancel()
                 run.pending = None
@@ -309,6 +323,8 @@ class LocalSupervisor:
             self._unwatch(run)
             if run.pending is not None:
                 run.pending.cancel()
+            if run.spawned is not None:
+                processes.let_go(run.spawned)
         if self._background:
             await asyncio.wait(list(self._background), timeout=5)
         for task in list(self._background):

@@ -14,18 +14,20 @@ import contextlib
 import logging
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from roost.auth import Actor
 from roost.domain.clock import utcnow
+from roost.domain.errors import Conflict, NotFound
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, State, is_noop, transition
 from roost.instance_dir import InstanceDir
 from roost.registry import instances as q
 from roost.registry import processes as process_store
 from roost.registry.events import record_event
+from roost.runtime import processes
 from roost.runtime.plan import ServicePlan, plan_instance
 from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
 from roost.services import instance_files
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roost.runner")
 RUNS = (State.ACTIVE, State.PAUSED)  # states whose services should be running
+LIVE = (Status.RUNNING, Status.PAUSED, Status.STARTING, Status.STOPPING)
 BOOT_CONCURRENCY = 8
 
 
@@ -93,6 +96,74 @@ class Runner:
     async def stop(self, instance_id: str) -> None:
         async with self._lock(instance_id):
             await self.supervisor.stop(instance_id)
+
+    async def services(self, instance: Instance) -> list[dict[str, Any]]:
+        """Seed 003's service shape, per service, with what the process uses."""
+        spec = await instance_files.spec_of(self._ctx, instance)
+        if spec is None:
+            return []
+        runs = {run.plan.service: run for run in self.supervisor.services(instance.instance_id)}
+        views = []
+        for name in spec.start_order():
+            run = runs.get(name)
+            ports = spec.service_ports(name)
+            spawned = run.spawned if run is not None and run.status in LIVE else None
+            used = processes.usage(spawned) if spawned is not None else None
+            views.append(
+                {
+                    "service": f"{name}@{instance.instance_id}",
+                    "name": instance.name,
+                    "instance_id": instance.instance_id,
+                    "ip": "127.0.0.1",
+                    "port": instance.ports.get(ports[0]) if ports else None,
+                    "status": run.status.value if run is not None else Status.STOPPED.value,
+                    "pid": spawned.pid if spawned else None,
+                    "uptime_s": round(processes.uptime(spawned), 3) if spawned else None,
+                    "restarts": run.restarts if run is not None else 0,
+                    "exit_code": run.exit_code if run is not None else None,
+                    "cpu_percent": used.cpu_percent if used else None,
+                    "rss_bytes": used.rss_bytes if used else None,
+                }
+            )
+        return views
+
+    async def service_action(
+        self, actor: Actor, instance: Instance, service: str, verb: str
+    ) -> None:
+        """``start``, ``stop`` or ``restart`` one service of an active instance."""
+        spec = await instance_files.spec_of(self._ctx, instance)
+        if spec is None or service not in spec.services:
+            raise NotFound(
+                f"instance {instance.instance_id!r} has no service {service!r}",
+                code="SERVICE_NOT_FOUND",
+            )
+        async with self._lock(instance.instance_id):
+            current = await self._ctx.registry.read(q.get_instance, instance.instance_id)
+            if current is None or current.state is not State.ACTIVE:
+                state = current.state.value if current else "gone"
+                raise Conflict(
+                    f"instance {instance.instance_id!r} is {state}: start it first",
+                    code="INVALID_TRANSITION",
+                    state=state,
+                    action=f"service {verb}",
+                )
+            if verb in ("stop", "restart"):
+                await self.supervisor.stop_service(instance.instance_id, service)
+            if verb in ("start", "restart"):
+                plans = [p for p in await self.plans(current) if p.service == service]
+                await self.supervisor.start(plans, all_or_nothing=False)
+
+        def record(conn: Connection) -> None:
+            record_event(
+                conn,
+                actor=actor.name,
+                action=f"service.{verb}",
+                instance_id=instance.instance_id,
+                app=instance.app,
+                details={"service": service},
+            )
+
+        await self._ctx.registry.write(record)
 
     async def _record_transition(
         self, actor: Actor, instance: Instance, action: Action, target: State

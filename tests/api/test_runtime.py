@@ -1,0 +1,253 @@
+"""Lifecycle actions run real processes: start and stop, a failed start, crashes past the
+start limit, pause, delete, services and their actions, config applied on restart, and
+adoption by the next server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+from roost.runtime.readiness import listening
+from roost.services.context import Context
+from roost.settings import Settings
+from tests.conftest import api_client, opened_context
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+SERVE = """\
+import http.server, json, os, pathlib
+pathlib.Path("data").mkdir(exist_ok=True)
+pathlib.Path("data/env-" + os.environ["SERVICE"] + ".json").write_text(json.dumps(dict(os.environ)))
+print("serving on", os.environ["PORT"], flush=True)
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.SimpleHTTPRequestHandler).serve_forever()
+"""
+
+
+def app(base: int, **service: Any) -> dict[str, Any]:
+    return {
+        "name": "svc",
+        "version": "1",
+        "port_stride": 1,
+        "ports": {"api": base, "web": base + 100},
+        "config": {"greeting": "hello"},
+        "files": {"serve.py": {"content": SERVE}},
+        "services": {
+            "api": {
+                "command": [sys.executable, "serve.py"],
+                "env": {"SERVICE": "api", "GREETING": "{{ config.greeting }}"},
+                "secrets": ["token"],
+                "start_timeout": "10s",
+                **service,
+            },
+            "web": {
+                "command": [sys.executable, "serve.py"],
+                "env": {"SERVICE": "web"},
+                "depends_on": ["api"],
+            },
+        },
+    }
+
+
+def env_of(context: Context, instance_id: str, service: str) -> dict[str, str]:
+    path = context.home.path / "instances" / instance_id / "data" / f"env-{service}.json"
+    result: dict[str, str] = json.loads(path.read_text())
+    return result
+
+
+async def services(client: httpx.AsyncClient, instance_id: str) -> dict[str, dict[str, Any]]:
+    body = (await client.get(f"/v1/instances/{instance_id}/services")).json()
+    return {s["service"].split("@")[0]: s for s in body["services"]}
+
+
+def gone(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def eventually(check: Any, within: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_start_runs_every_service_and_stop_ends_them(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    base = free_port()
+    await client.post("/v1/apps", json=app(base))
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "1"})
+    await client.put("/v1/instances/1/secrets/token", json={"value": "t0k"})
+    started = await client.post("/v1/instances/1/start")
+    assert started.status_code == 200, started.text
+    assert started.json()["state"] == "active"
+    assert await listening(base + 1) and await listening(base + 101)
+    api_env = env_of(context, "1", "api")
+    assert api_env["ROOST_INSTANCE_ID"] == "1" and api_env["PORT"] == str(base + 1)
+    assert api_env["PORT_WEB"] == str(base + 101) and api_env["token"] == "t0k"
+    assert api_env["GREETING"] == "hello" and "token" not in env_of(context, "1", "web")
+    assert os.path.realpath(api_env["ROOST_INSTANCE_DIR"]) == str(
+        (context.home.path / "instances" / "1").resolve()
+    )
+    log = (context.home.path / "instances" / "1" / "logs" / "api.log").read_text()
+    assert f"serving on {base + 1}" in log
+
+    listed = await services(client, "1")
+    assert listed["api"]["service"] == "api@1" and listed["api"]["status"] == "running"
+    assert listed["web"]["port"] == base + 101 and listed["web"]["rss_bytes"] > 0
+    pids = [listed["api"]["pid"], listed["web"]["pid"]]
+    assert all(psutil.pid_exists(pid) for pid in pids)
+
+    stopped = await client.post("/v1/instances/1/stop")
+    assert stopped.json()["state"] == "inactive"
+    assert all(gone(pid) for pid in pids)
+    assert {s["status"] for s in (await services(client, "1")).values()} == {"stopped"}
+
+
+async def test_config_changes_apply_on_restart(client: httpx.AsyncClient, context: Context) -> None:
+    await client.post("/v1/apps", json=app(free_port()))
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "2"})
+    await client.post("/v1/instances/2/start")
+    before = (await services(client, "2"))["api"]["pid"]
+    await client.patch("/v1/instances/2/config", json={"greeting": "bonjour"})
+    assert env_of(context, "2", "api")["GREETING"] == "hello"  # running: unchanged
+    restarted = await client.post("/v1/instances/2/restart")
+    assert restarted.json()["state"] == "active"
+    assert env_of(context, "2", "api")["GREETING"] == "bonjour"
+    assert (await services(client, "2"))["api"]["pid"] != before
+    assert gone(before)
+
+
+async def test_a_failed_start_is_an_error_with_the_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = app(free_port(), command=[sys.executable, "-c", "print('no database'); exit(4)"])
+    await client.post("/v1/apps", json=spec)
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "3"})
+    failed = await client.post("/v1/instances/3/start")
+    assert failed.status_code == 409
+    assert failed.json()["code"] == "START_FAILED"
+    assert "api@3 exited with code 4 while starting" in failed.json()["error"]
+    instance = (await client.get("/v1/instances/3")).json()
+    assert instance["state"] == "error" and "no database" in instance["error"]
+    events = (await client.get("/v1/events", params={"instance_id": "3"})).json()["events"]
+    assert events[-1]["action"] == "instance.failed"
+
+
+async def test_crashing_past_the_start_limit_puts_the_instance_in_error(
+    client: httpx.AsyncClient,
+) -> None:
+    crashy = "import threading, os\nthreading.Timer(0.3, lambda: os._exit(7)).start()\n" + SERVE
+    spec = app(free_port())
+    spec["files"]["serve.py"]["content"] = crashy
+    await client.post("/v1/apps", json=spec)
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "4"})
+    assert (await client.post("/v1/instances/4/start")).json()["state"] == "active"
+
+    async def errored() -> bool:
+        return bool((await client.get("/v1/instances/4")).json()["state"] == "error")
+
+    await eventually(errored, within=60)
+    instance = (await client.get("/v1/instances/4")).json()
+    assert "exited with code 7" in instance["error"] and "giving up" in instance["error"]
+    assert {s["status"] for s in (await services(client, "4")).values()} <= {
+        "failed",
+        "stopped",
+    }
+
+
+async def test_pause_freezes_and_resume_thaws(client: httpx.AsyncClient) -> None:
+    await client.post("/v1/apps", json=app(free_port()))
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "5"})
+    await client.post("/v1/instances/5/start")
+    pid = (await services(client, "5"))["api"]["pid"]
+    assert (await client.post("/v1/instances/5/pause")).json()["state"] == "paused"
+    assert psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    assert (await services(client, "5"))["api"]["status"] == "paused"
+    assert (await client.post("/v1/instances/5/resume")).json()["state"] == "active"
+    assert psutil.Process(pid).status() != psutil.STATUS_STOPPED
+    await client.post("/v1/instances/5/pause")
+    await client.post("/v1/instances/5/stop")  # a frozen service still stops
+    assert gone(pid)
+
+
+async def test_deleting_a_running_instance_stops_it(client: httpx.AsyncClient) -> None:
+    await client.post("/v1/apps", json=app(free_port()))
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "6"})
+    await client.post("/v1/instances/6/start")
+    pids = [s["pid"] for s in (await services(client, "6")).values()]
+    assert (await client.delete("/v1/instances/6")).status_code == 204
+    assert all(gone(pid) for pid in pids)
+
+
+async def test_one_service_can_be_stopped_started_and_restarted(
+    client: httpx.AsyncClient,
+) -> None:
+    base = free_port()
+    await client.post("/v1/apps", json=app(base))
+    await client.post("/v1/instances", json={"app": "svc", "instance_id": "7"})
+    refused = await client.post("/v1/instances/7/services/api/start")
+    assert refused.status_code == 409 and refused.json()["code"] == "INVALID_TRANSITION"
+    await client.post("/v1/instances/7/start")
+    web = (await services(client, "7"))["web"]["pid"]
+    stopped = await client.post("/v1/instances/7/services/api/stop")
+    assert {s["service"]: s["status"] for s in stopped.json()["services"]} == {
+        "api@7": "stopped",
+        "web@7": "running",
+    }
+    assert not await listening(base + 7)
+    started = await client.post("/v1/instances/7/services/api/start")
+    assert started.json()["services"][0]["status"] == "running"
+    restarted = await client.post("/v1/instances/7/services/web/restart")
+    assert restarted.json()["services"][1]["pid"] != web
+    missing = await client.post("/v1/instances/7/services/nope/start")
+    assert missing.status_code == 404 and missing.json()["code"] == "SERVICE_NOT_FOUND"
+    bad = await client.post("/v1/instances/7/services/api/explode")
+    assert bad.status_code == 422
+
+
+async def test_the_next_server_adopts_what_runs_and_supervises_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A server that stops without stopping its services; the next one adopts them (same
+    pids, no duplicates) and restarts one that crashes afterwards."""
+    base = free_port()
+    keep = Settings(home=settings.home, database_url=settings.database_url, stop_on_exit=False)
+    async with opened_context(keep) as first, api_client(first) as client:
+        await client.post("/v1/apps", json=app(base, restart="always"))
+        await client.post("/v1/instances", json={"app": "svc", "instance_id": "8"})
+        await client.post("/v1/instances/8/start")
+        before = {name: s["pid"] for name, s in (await services(client, "8")).items()}
+    assert all(not gone(pid) for pid in before.values())  # outlived their server
+    from roost.services.context import Context as Ctx
+
+    second = await Ctx.open(settings)  # stop_on_exit: the test cleans up after itself
+    try:
+        await second.runner.boot()
+        async with api_client(second) as client:
+            after = {name: s["pid"] for name, s in (await services(client, "8")).items()}
+            assert after == before
+            assert (await client.get("/v1/instances/8")).json()["state"] == "active"
+            os.kill(before["api"], signal.SIGKILL)
+
+            async def replaced() -> bool:
+                api = (await services(client, "8"))["api"]
+                return bool(api["status"] == "running" and api["pid"] != before["api"])
+
+            await eventually(replaced)
+            assert (await services(client, "8"))["api"]["restarts"] == 1
+    finally:
+        await second.close()
+    assert all(gone(pid) for pid in before.values())

@@ -30,6 +30,8 @@ class Settings:
     cache_max_value_bytes: int = 1024 * 1024
     cache_memory_bytes: int = 64 * 1024 * 1024
     port_range: str = "20000-29999"
+    log_max_bytes: int = 10 * 1024 * 1024  # a service log rotates past this
+    log_keep: int = 5  # rotated logs kept
     autostart: bool = True  # roost serve starts instances that should run and do not
     stop_on_exit: bool = False  # roost serve stops every instance when it stops
 
@@ -60,6 +62,10 @@ class Settings:
                 field="ROOST_CACHE_MAX_VALUE_BYTES",
             ),
             port_range=env.get("ROOST_PORT_RANGE") or "20000-29999",
+            log_max_bytes=parse_size(
+                env.get("ROOST_LOG_MAX_BYTES") or 10 * 1024 * 1024, field="ROOST_LOG_MAX_BYTES"
+            ),
+            log_keep=_count(env.get("ROOST_LOG_KEEP"), default=5, field="ROOST_LOG_KEEP"),
             cache_memory_bytes=parse_size(
                 env.get("ROOST_CACHE_MEMORY_BYTES") or 64 * 1024 * 1024,
                 field="ROOST_CACHE_MEMORY_BYTES",
@@ -75,6 +81,14 @@ def _flag(value: str | None, *, default: bool) -> bool:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise InvalidInput(f"expected true or false, got {value!r}", code="INVALID_SETTING")
+
+
+def _count(value: str | None, *, default: int, field: str) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or int(value) > 1000:
+        raise InvalidInput(f"{field} must be a count from 0 to 1000", code="INVALID_SETTING")
+    return int(value)
 
 
 def sqlite_url(path: Path) -> str:

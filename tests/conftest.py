@@ -87,10 +87,22 @@ def _empty_all_tables(conn: Connection) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+def worker_port_range(worker_id: str) -> str:
+    """Each xdist worker takes "auto" ports from its own range, so tests that run services
+    at the same time never pick the same free port."""
+    number = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+    first = 20000 + (number % 5) * 2000
+    return f"{first}-{first + 1999}"
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    # a test never leaves a service running behind it
-    return Settings(home=tmp_path / "home", database_url=database_url, stop_on_exit=True)
+def settings(tmp_path: Path, database_url: str, worker_id: str) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        port_range=worker_port_range(worker_id),
+        stop_on_exit=True,  # a test never leaves a service running behind it
+    )
 
 
 @asynccontextmanager

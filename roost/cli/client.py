@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -48,16 +49,34 @@ class Client:
                 f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE"
             ) from exc
         if response.status_code >= 400:
-            try:
-                body = response.json()
-                raise CliError(str(body["error"]), str(body.get("code", "ERROR")))
-            except (ValueError, KeyError, TypeError):
-                raise CliError(f"HTTP {response.status_code} from {path}") from None
+            self._raise_for(response, path)
         return response
+
+    @staticmethod
+    def _raise_for(response: httpx.Response, path: str) -> None:
+        try:
+            body = response.json()
+            message, code = str(body["error"]), str(body.get("code", "ERROR"))
+        except (ValueError, KeyError, TypeError):
+            raise CliError(f"HTTP {response.status_code} from {path}") from None
+        raise CliError(message, code)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         return None if response.status_code == 204 else response.json()
+
+    def stream_lines(self, path: str, params: dict[str, Any]) -> Iterator[str]:
+        """The lines of a streamed text response, as they arrive."""
+        try:
+            with self._connect().stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise_for(response, path)
+                yield from response.iter_lines()
+        except httpx.HTTPError as exc:
+            raise CliError(
+                f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE"
+            ) from exc
 
     def collect(
         self,

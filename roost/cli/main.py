@@ -296,29 +296,6 @@ def rm(
     output.out.print(f"deleted {instance_id}")
 
 
-def _action(action: str, help_text: str) -> None:
-    def run(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
-        item = client_of(ctx).json("POST", f"/v1/instances/{instance_id}/{action}")
-        if as_json:
-            output.print_json(item)
-        else:
-            output.out.print(f"{instance_id}: {item['state']}")
-
-    run.__doc__ = help_text
-    run.__name__ = action
-    command(name=action)(run)
-
-
-for _name, _help in (
-    ("start", "Start an instance."),
-    ("stop", "Stop an instance."),
-    ("restart", "Restart an instance."),
-    ("pause", "Pause (freeze) an instance."),
-    ("resume", "Resume a paused instance."),
-):
-    _action(_name, _help)
-
-
 @command()
 def clone(
     ctx: typer.Context,
@@ -494,6 +471,7 @@ def _add_command_groups() -> None:
     from roost.cli.cache import cache_app
     from roost.cli.config import config_app
     from roost.cli.exports import export_app
+    from roost.cli.run import _register as register_run_commands
     from roost.cli.secrets import secret_app
 
     app.add_typer(apps_app, name="apps")
@@ -501,6 +479,7 @@ def _add_command_groups() -> None:
     app.add_typer(secret_app, name="secret")
     app.add_typer(config_app, name="config")
     app.add_typer(export_app, name="export")
+    register_run_commands()
 
 
 _add_command_groups()

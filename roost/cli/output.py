@@ -27,6 +27,11 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data))
 
 
+def dumps(data: Any) -> str:
+    """One line of JSON (for results printed as they arrive)."""
+    return json.dumps(data, separators=(",", ":"))
+
+
 def print_error(message: str, code: str) -> None:
     err.print(f"error: {message} ({code})", markup=False)
 
@@ -35,7 +40,7 @@ def note(message: str) -> None:
     err.print(message, markup=False, style="dim")
 
 
-def _state(state: str) -> str:
+def styled_state(state: str) -> str:
     style = STATE_STYLES.get(state, "")
     return f"[{style}]{state}[/{style}]" if style else state
 
@@ -51,7 +56,7 @@ def instance_table(instances: Iterable[dict[str, Any]]) -> Table:
             item["app"],
             item["version"],
             str(item["ordinal"]),
-            _state(item["state"]),
+            styled_state(item["state"]),
             item["health"],
             " ".join(f"{name}:{port}" for name, port in item.get("ports", {}).items()),
             ",".join(item["tags"]),
@@ -65,7 +70,7 @@ def instance_detail(item: dict[str, Any]) -> Table:
     table.add_column(overflow="fold")
     for key, value in item.items():
         if key == "state":
-            shown = _state(value)
+            shown = styled_state(value)
         elif isinstance(value, dict | list):
             shown = json.dumps(value) if value else "-"
         else:

@@ -34,8 +34,12 @@ def record_process(
     at: datetime,
 ) -> None:
     """Store the process of ``service`` (nothing when the instance is gone)."""
+    # the instance row first, as a delete of the instance takes it: one lock order, no
+    # deadlock between this write and a delete cascading to these rows (PostgreSQL)
     instance_pk = conn.execute(
-        select(instances.c.pk).where(instances.c.instance_id == instance_id)
+        select(instances.c.pk)
+        .where(instances.c.instance_id == instance_id)
+        .with_for_update(read=True, key_share=True)
     ).scalar()
     if instance_pk is None:
         return

@@ -90,6 +90,7 @@ class LocalSupervisor:
         self._instances: dict[str, dict[str, ServiceRun]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._journaling: set[asyncio.Task[None]] = set()
 
     def services(self, instance_id: str) -> list[ServiceRun]:
         return list(self._instances.get(instance_id, {}).values())
@@ -231,7 +232,15 @@ class LocalSupervisor:
 
     def _changed(self, run: ServiceRun) -> None:
         if self._journal is not None:
-            self._in_background(self._journal(run))
+            task = self._in_background(self._journal(run))
+            self._journaling.add(task)
+            task.add_done_callback(self._journaling.discard)
+
+    async def settle(self) -> None:
+        """Wait until every journal write scheduled so far is done."""
+        pending = [task for task in self._journaling if not task.done()]
+        if pending:
+            await asyncio.wait(pending)
 
     def _in_background(self, work: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)

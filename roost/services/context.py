@@ -88,6 +88,7 @@ class Context:
         )
         context.runner = Runner(context)
         context._tasks.append(asyncio.create_task(context.directory.run_flusher()))
+        context._tasks.append(asyncio.create_task(context.runner.rotate_logs_forever()))
         if isinstance(cache, EmbeddedStore):
             context._tasks.append(asyncio.create_task(_expire_forever(cache)))
         return context

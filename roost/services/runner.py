@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -27,7 +28,7 @@ from roost.instance_dir import InstanceDir
 from roost.registry import instances as q
 from roost.registry import processes as process_store
 from roost.registry.events import record_event
-from roost.runtime import processes
+from roost.runtime import logs, processes
 from roost.runtime.plan import ServicePlan, plan_instance
 from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
 from roost.services import instance_files
@@ -40,6 +41,7 @@ log = logging.getLogger("roost.runner")
 RUNS = (State.ACTIVE, State.PAUSED)  # states whose services should be running
 LIVE = (Status.RUNNING, Status.PAUSED, Status.STARTING, Status.STOPPING)
 BOOT_CONCURRENCY = 8
+ROTATE_EVERY = 10.0
 
 
 class Runner:
@@ -94,8 +96,11 @@ class Runner:
             return await self._record_transition(actor, instance, action, target)
 
     async def stop(self, instance_id: str) -> None:
+        """Stop the instance's services and wait until that is recorded (a delete of the
+        instance follows)."""
         async with self._lock(instance_id):
             await self.supervisor.stop(instance_id)
+        await self.supervisor.settle()
 
     async def services(self, instance: Instance) -> list[dict[str, Any]]:
         """Seed 003's service shape, per service, with what the process uses."""
@@ -126,6 +131,34 @@ class Runner:
                 }
             )
         return views
+
+    async def log_files(self, instance: Instance, service: str | None) -> dict[str, Path]:
+        """The log file of each service (or of ``service``), in start order."""
+        spec = await instance_files.spec_of(self._ctx, instance)
+        names = spec.start_order() if spec is not None else []
+        if service is not None:
+            if service not in names:
+                raise NotFound(
+                    f"instance {instance.instance_id!r} has no service {service!r}",
+                    code="SERVICE_NOT_FOUND",
+                )
+            names = [service]
+        folder = InstanceDir(self._ctx.home.path, instance.instance_id).path / "logs"
+        return {name: folder / f"{name}.log" for name in names}
+
+    async def rotate_logs_forever(self) -> None:
+        """Every little while, rotate the service logs that grew past the limit."""
+        settings = self._ctx.settings
+        root = self._ctx.home.path / "instances"
+        while True:
+            await asyncio.sleep(ROTATE_EVERY)
+            for path in await asyncio.to_thread(lambda: list(root.glob("*/logs/*.log"))):
+                try:
+                    await asyncio.to_thread(
+                        logs.rotate, path, max_bytes=settings.log_max_bytes, keep=settings.log_keep
+                    )
+                except OSError as exc:
+                    log.warning("could not rotate %s: %s", path, exc)
 
     async def service_action(
         self, actor: Actor, instance: Instance, service: str, verb: str

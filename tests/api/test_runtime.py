@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from roost.runtime.readiness import listening
 from roost.services.context import Context
 from roost.settings import Settings
 from tests.conftest import api_client, opened_context
-from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -33,12 +33,11 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), http.server.Simpl
 """
 
 
-def app(base: int, **service: Any) -> dict[str, Any]:
+def app(**service: Any) -> dict[str, Any]:
     return {
         "name": "svc",
         "version": "1",
-        "port_stride": 1,
-        "ports": {"api": base, "web": base + 100},
+        "ports": {"api": "auto", "web": "auto"},  # from this test worker's own range
         "config": {"greeting": "hello"},
         "files": {"serve.py": {"content": SERVE}},
         "services": {
@@ -56,6 +55,13 @@ def app(base: int, **service: Any) -> dict[str, Any]:
             },
         },
     }
+
+
+async def create(client: httpx.AsyncClient, instance_id: str) -> dict[str, int]:
+    created = await client.post("/v1/instances", json={"app": "svc", "instance_id": instance_id})
+    assert created.status_code == 201, created.text
+    ports: dict[str, int] = created.json()["ports"]
+    return ports
 
 
 def env_of(context: Context, instance_id: str, service: str) -> dict[str, str]:
@@ -86,27 +92,26 @@ async def eventually(check: Any, within: float = 30.0) -> None:
 async def test_start_runs_every_service_and_stop_ends_them(
     client: httpx.AsyncClient, context: Context
 ) -> None:
-    base = free_port()
-    await client.post("/v1/apps", json=app(base))
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "1"})
+    await client.post("/v1/apps", json=app())
+    ports = await create(client, "1")
     await client.put("/v1/instances/1/secrets/token", json={"value": "t0k"})
     started = await client.post("/v1/instances/1/start")
     assert started.status_code == 200, started.text
     assert started.json()["state"] == "active"
-    assert await listening(base + 1) and await listening(base + 101)
+    assert await listening(ports["api"]) and await listening(ports["web"])
     api_env = env_of(context, "1", "api")
-    assert api_env["ROOST_INSTANCE_ID"] == "1" and api_env["PORT"] == str(base + 1)
-    assert api_env["PORT_WEB"] == str(base + 101) and api_env["token"] == "t0k"
+    assert api_env["ROOST_INSTANCE_ID"] == "1" and api_env["PORT"] == str(ports["api"])
+    assert api_env["PORT_WEB"] == str(ports["web"]) and api_env["token"] == "t0k"
     assert api_env["GREETING"] == "hello" and "token" not in env_of(context, "1", "web")
     assert os.path.realpath(api_env["ROOST_INSTANCE_DIR"]) == str(
         (context.home.path / "instances" / "1").resolve()
     )
     log = (context.home.path / "instances" / "1" / "logs" / "api.log").read_text()
-    assert f"serving on {base + 1}" in log
+    assert f"serving on {ports['api']}" in log
 
     listed = await services(client, "1")
     assert listed["api"]["service"] == "api@1" and listed["api"]["status"] == "running"
-    assert listed["web"]["port"] == base + 101 and listed["web"]["rss_bytes"] > 0
+    assert listed["web"]["port"] == ports["web"] and listed["web"]["rss_bytes"] > 0
     pids = [listed["api"]["pid"], listed["web"]["pid"]]
     assert all(psutil.pid_exists(pid) for pid in pids)
 
@@ -117,8 +122,8 @@ async def test_start_runs_every_service_and_stop_ends_them(
 
 
 async def test_config_changes_apply_on_restart(client: httpx.AsyncClient, context: Context) -> None:
-    await client.post("/v1/apps", json=app(free_port()))
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "2"})
+    await client.post("/v1/apps", json=app())
+    await create(client, "2")
     await client.post("/v1/instances/2/start")
     before = (await services(client, "2"))["api"]["pid"]
     await client.patch("/v1/instances/2/config", json={"greeting": "bonjour"})
@@ -133,9 +138,9 @@ async def test_config_changes_apply_on_restart(client: httpx.AsyncClient, contex
 async def test_a_failed_start_is_an_error_with_the_reason(
     client: httpx.AsyncClient,
 ) -> None:
-    spec = app(free_port(), command=[sys.executable, "-c", "print('no database'); exit(4)"])
+    spec = app(command=[sys.executable, "-c", "print('no database'); exit(4)"])
     await client.post("/v1/apps", json=spec)
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "3"})
+    await create(client, "3")
     failed = await client.post("/v1/instances/3/start")
     assert failed.status_code == 409
     assert failed.json()["code"] == "START_FAILED"
@@ -150,10 +155,10 @@ async def test_crashing_past_the_start_limit_puts_the_instance_in_error(
     client: httpx.AsyncClient,
 ) -> None:
     crashy = "import threading, os\nthreading.Timer(0.3, lambda: os._exit(7)).start()\n" + SERVE
-    spec = app(free_port())
+    spec = app()
     spec["files"]["serve.py"]["content"] = crashy
     await client.post("/v1/apps", json=spec)
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "4"})
+    await create(client, "4")
     assert (await client.post("/v1/instances/4/start")).json()["state"] == "active"
 
     async def errored() -> bool:
@@ -169,8 +174,8 @@ async def test_crashing_past_the_start_limit_puts_the_instance_in_error(
 
 
 async def test_pause_freezes_and_resume_thaws(client: httpx.AsyncClient) -> None:
-    await client.post("/v1/apps", json=app(free_port()))
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "5"})
+    await client.post("/v1/apps", json=app())
+    await create(client, "5")
     await client.post("/v1/instances/5/start")
     pid = (await services(client, "5"))["api"]["pid"]
     assert (await client.post("/v1/instances/5/pause")).json()["state"] == "paused"
@@ -184,8 +189,8 @@ async def test_pause_freezes_and_resume_thaws(client: httpx.AsyncClient) -> None
 
 
 async def test_deleting_a_running_instance_stops_it(client: httpx.AsyncClient) -> None:
-    await client.post("/v1/apps", json=app(free_port()))
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "6"})
+    await client.post("/v1/apps", json=app())
+    await create(client, "6")
     await client.post("/v1/instances/6/start")
     pids = [s["pid"] for s in (await services(client, "6")).values()]
     assert (await client.delete("/v1/instances/6")).status_code == 204
@@ -195,9 +200,8 @@ async def test_deleting_a_running_instance_stops_it(client: httpx.AsyncClient) -
 async def test_one_service_can_be_stopped_started_and_restarted(
     client: httpx.AsyncClient,
 ) -> None:
-    base = free_port()
-    await client.post("/v1/apps", json=app(base))
-    await client.post("/v1/instances", json={"app": "svc", "instance_id": "7"})
+    await client.post("/v1/apps", json=app())
+    ports = await create(client, "7")
     refused = await client.post("/v1/instances/7/services/api/start")
     assert refused.status_code == 409 and refused.json()["code"] == "INVALID_TRANSITION"
     await client.post("/v1/instances/7/start")
@@ -207,7 +211,7 @@ async def test_one_service_can_be_stopped_started_and_restarted(
         "api@7": "stopped",
         "web@7": "running",
     }
-    assert not await listening(base + 7)
+    assert not await listening(ports["api"])
     started = await client.post("/v1/instances/7/services/api/start")
     assert started.json()["services"][0]["status"] == "running"
     restarted = await client.post("/v1/instances/7/services/web/restart")
@@ -223,11 +227,10 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
 ) -> None:
     """A server that stops without stopping its services; the next one adopts them (same
     pids, no duplicates) and restarts one that crashes afterwards."""
-    base = free_port()
-    keep = Settings(home=settings.home, database_url=settings.database_url, stop_on_exit=False)
+    keep = replace(settings, stop_on_exit=False)
     async with opened_context(keep) as first, api_client(first) as client:
-        await client.post("/v1/apps", json=app(base, restart="always"))
-        await client.post("/v1/instances", json={"app": "svc", "instance_id": "8"})
+        await client.post("/v1/apps", json=app(restart="always"))
+        await create(client, "8")
         await client.post("/v1/instances/8/start")
         before = {name: s["pid"] for name, s in (await services(client, "8")).items()}
     assert all(not gone(pid) for pid in before.values())  # outlived their server

@@ -161,6 +161,10 @@ def test_help_lists_every_command(runner: CliRunner) -> None:
         "import",
         "upgrade",
         "recover",
+        "up",
+        "down",
+        "status",
+        "logs",
     ):
         assert name in result.stdout
 

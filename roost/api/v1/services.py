@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import InstancePath, json_response
 from roost.auth import authorize
+from roost.runtime import logs
 from roost.services.instances import get_instance
 
 router = APIRouter(prefix="/v1/instances", tags=["services"], responses=ERROR_RESPONSES)
@@ -60,3 +64,39 @@ async def service_action(
     return json_response(
         {"instance_id": instance_id, "services": await ctx.runner.services(instance)}
     )
+
+
+@router.get(
+    "/{instance_id}/logs",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def service_logs(
+    instance_id: InstancePath,
+    ctx: Ctx,
+    caller: Caller,
+    service: Annotated[str | None, Query(max_length=63)] = None,
+    tail: Annotated[int, Query(ge=0, le=100_000)] = 100,
+    follow: bool = False,
+) -> StreamingResponse:
+    """The last ``tail`` lines of each service's log (``<service> | line`` when there are
+    several), then, with ``follow``, new lines as they are written, across rotation."""
+    instance = await get_instance(ctx, caller, instance_id)
+    await authorize(caller, "logs.read", instance_id)
+    files = await ctx.runner.log_files(instance, service)
+    prefixed = len(files) > 1
+
+    def shown(label: str, line: str) -> str:
+        return f"{label} | {line}\n" if prefixed else f"{line}\n"
+
+    async def lines() -> AsyncIterator[str]:
+        offsets = {}
+        for label, path in files.items():
+            history, offsets[label] = await asyncio.to_thread(logs.last_lines, path, tail)
+            for line in history:
+                yield shown(label, line)
+        if follow:
+            async for label, line in logs.follow(files, offsets):
+                yield shown(label, line)
+
+    return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")

@@ -1,0 +1,270 @@
+"""Seed 004's verbs: ``roost up|down|start|stop|restart|pause|resume|status|logs ID|all``.
+
+Work on many instances runs concurrently (a bounded pool) behind a Rich progress bar;
+one failing instance does not stop the others; the summary names each failure and the
+exit code says whether all succeeded.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from roost.cli import output
+from roost.cli.client import Client, CliError, client_of
+from roost.domain.ids import ordinal_of_id
+
+CONCURRENCY = 8
+STATUS_COLUMNS = (
+    "INSTANCE", "STATE", "SERVICE", "STATUS", "PID", "PORT", "UPTIME", "RESTARTS", "CPU", "RSS"
+)  # fmt: skip
+
+TargetArg = Annotated[
+    str, typer.Argument(help="Instance id, or 'all'.", show_default=False, metavar="ID|all")
+]
+AppOption = Annotated[str | None, typer.Option("--app", help="Only instances of this app.")]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Only instances with this tag.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def select(client: Client, target: str, app: str | None, tags: list[str] | None) -> list[str]:
+    """The instance ids ``target`` names: one id, or (``all``) every one that matches."""
+    if target != "all":
+        if app or tags:
+            raise CliError("--app and --tag select among 'all', not one id", "USAGE_ERROR")
+        return [target]
+    params = [
+        ("limit", "1000"),
+        *([("app", app)] if app else []),
+        *(("tag", t) for t in tags or []),
+    ]
+    return [i["instance_id"] for i in client.collect("/v1/instances", "instances", params)]
+
+
+def many(ids: list[str], verb: str, work: Callable[[str], str]) -> None:
+    """Run ``work`` on each id (a line of result each); a summary when there are many."""
+    if len(ids) == 1:
+        output.out.print(work(ids[0]), markup=False)
+        return
+    if not ids:
+        output.out.print("no instances")
+        return
+    failures: dict[str, str] = {}
+    lock = threading.Lock()
+    columns = (TextColumn(f"{verb}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=output.err, transient=True) as progress:
+        task = progress.add_task(verb, total=len(ids))
+
+        def one(instance_id: str) -> None:
+            try:
+                line = work(instance_id)
+            except CliError as exc:
+                with lock:
+                    failures[instance_id] = f"{exc.message} ({exc.code})"
+            else:
+                progress.console.print(line, markup=False)
+            progress.advance(task)
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            list(pool.map(one, ids))
+    done = len(ids) - len(failures)
+    output.out.print(f"{verb}: {done} of {len(ids)} succeeded")
+    if failures:
+        for instance_id in ids:
+            if instance_id in failures:
+                output.err.print(f"  {instance_id}: {failures[instance_id]}", markup=False)
+        raise CliError(f"{len(failures)} of {len(ids)} failed", "PARTIAL_FAILURE")
+
+
+def _act(client: Client, action: str, as_json: bool) -> Callable[[str], str]:
+    def work(instance_id: str) -> str:
+        item = client.json("POST", f"/v1/instances/{instance_id}/{action}")
+        return output.dumps(item) if as_json else f"{instance_id}: {item['state']}"
+
+    return work
+
+
+def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
+    def run(
+        ctx: typer.Context,
+        target: TargetArg,
+        app: AppOption = None,
+        tag: TagOption = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        client = client_of(ctx)
+        many(select(client, target, app, tag), verb, _act(client, action, as_json))
+
+    run.__doc__ = help_text
+    return run
+
+
+def up(
+    ctx: typer.Context,
+    target: TargetArg,
+    app: AppOption = None,
+    tag: TagOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start instances; an integer N that does not exist yet is created first (seed 004)."""
+    client = client_of(ctx)
+    start = _act(client, "start", as_json)
+
+    def work(instance_id: str) -> str:
+        if (
+            target != "all"
+            and ordinal_of_id(instance_id) is not None
+            and not _exists(client, instance_id)
+        ):
+            client.json("POST", "/v1/instances", json={"instance_id": instance_id})
+        return start(instance_id)
+
+    many(select(client, target, app, tag), "up", work)
+
+
+def _exists(client: Client, instance_id: str) -> bool:
+    try:
+        client.json("GET", f"/v1/instances/{instance_id}")
+    except CliError as exc:
+        if exc.code == "INSTANCE_NOT_FOUND":
+            return False
+        raise
+    return True
+
+
+def _short(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return str(value)
+
+
+def status(
+    ctx: typer.Context,
+    target: TargetArg,
+    app: AppOption = None,
+    tag: TagOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Each instance's state and its services' processes."""
+    client = client_of(ctx)
+    ids = select(client, target, app, tag)
+    rows: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        for instance, services in pool.map(lambda i: _status_of(client, i), ids):
+            rows.append({**instance, "services": services})
+    if as_json:
+        output.print_json(rows)
+        return
+    table = Table(box=None, header_style="bold")
+    for column in (
+        "INSTANCE",
+        "STATE",
+        "SERVICE",
+        "STATUS",
+        "PID",
+        "PORT",
+        "UPTIME",
+        "RESTARTS",
+        "CPU",
+        "RSS",
+    ):
+        table.add_column(column)
+    for row in rows:
+        state = output.styled_state(row["state"])
+        if not row["services"]:
+            table.add_row(row["instance_id"], state, "-", "", "", "", "", "", "", "")
+        for index, s in enumerate(row["services"]):
+            table.add_row(
+                row["instance_id"] if index == 0 else "",
+                state if index == 0 else "",
+                s["service"].split("@")[0],
+                s["status"],
+                str(s["pid"] or "-"),
+                str(s["port"] or "-"),
+                _short(s["uptime_s"]),
+                str(s["restarts"]),
+                "-" if s["cpu_percent"] is None else f"{s['cpu_percent']:.1f}%",
+                _size(s["rss_bytes"]),
+            )
+    output.out.print(table)
+    failed = [row for row in rows if row["state"] == "error"]
+    for row in failed:
+        output.err.print(f"{row['instance_id']}: {row['error']}", markup=False)
+
+
+def _status_of(client: Client, instance_id: str) -> tuple[dict[str, Any], list[Any]]:
+    instance = client.json("GET", f"/v1/instances/{instance_id}")
+    services = client.json("GET", f"/v1/instances/{instance_id}/services")["services"]
+    return instance, services
+
+
+def logs(
+    ctx: typer.Context,
+    target: TargetArg,
+    service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    lines: Annotated[
+        int, typer.Option("-n", "--lines", help="Lines of history.", min=0, max=100000)
+    ] = 100,
+) -> None:
+    """Print (and with -f follow) the instances' service logs, one line each, prefixed."""
+    client = client_of(ctx)
+    ids = select(client, target, None, None)
+    params: dict[str, Any] = {"tail": lines, "follow": str(follow).lower()}
+    if service:
+        params["service"] = service
+    prefix = len(ids) > 1
+    write_lock = threading.Lock()
+
+    def stream(instance_id: str) -> None:
+        for line in client.stream_lines(f"/v1/instances/{instance_id}/logs", params=params):
+            with write_lock:
+                sys.stdout.write((f"{instance_id} " if prefix else "") + line + "\n")
+                sys.stdout.flush()
+
+    if len(ids) == 1:
+        stream(ids[0])
+        return
+    with ThreadPoolExecutor(max(1, min(len(ids), 64))) as pool:
+        for result in [pool.submit(stream, i) for i in ids]:
+            result.result()
+
+
+def _register() -> None:
+    from roost.cli.main import app, command
+
+    for action, verb, help_text in (
+        ("start", "start", "Start instances (ID or all)."),
+        ("stop", "stop", "Stop instances."),
+        ("restart", "restart", "Restart instances: stop, then start with current config."),
+        ("pause", "pause", "Pause (freeze) instances."),
+        ("resume", "resume", "Resume paused instances."),
+        ("stop", "down", "Stop instances (seed 004's down)."),
+    ):
+        command(target=app, name=verb)(_lifecycle(action, verb, help_text))
+    command(target=app, name="up")(up)
+    command(target=app, name="status")(status)
+    command(target=app, name="logs")(logs)

@@ -21,6 +21,8 @@ from roost.home import Home
 from roost.services.context import Context
 from roost.settings import Settings
 
+SHUTDOWN_GRACE_S = 5
+
 
 def _check_bindable(host: str, port: int) -> None:
     """Refuse early, with a clear error, when the address is taken."""
@@ -53,6 +55,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             port=port,
             log_level="info",
             access_log=False,
+            # open streams (logs -f) never end by themselves: do not wait for them forever
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         await uvicorn.Server(config).serve()
     finally:

@@ -28,7 +28,11 @@ def live_server(tmp_path: Path) -> Iterator[Settings]:
         stop_on_exit=True,
     )
     config = uvicorn.Config(
-        create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"
+        create_app(settings=settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,  # a stream still open (logs -f) does not keep it up
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -39,7 +43,8 @@ def live_server(tmp_path: Path) -> Iterator[Settings]:
         time.sleep(0.05)
     yield settings
     server.should_exit = True
-    thread.join(timeout=10)
+    thread.join(timeout=15)
+    assert not thread.is_alive(), "the server did not stop (services may be left running)"
 
 
 @pytest.fixture

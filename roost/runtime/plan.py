@@ -15,6 +15,7 @@ from typing import Any, Literal
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
 from roost.files import base_environment, render, service_environment, template_context
+from roost.runtime.limits import Limits, effective_limits
 
 # What a service inherits from the server's own environment; nothing else leaks in.
 INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR")
@@ -44,6 +45,7 @@ class ServicePlan:
     ports: tuple[int, ...] = ()
     probe: Probe | None = None
     depends_on: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)  # the instance's, all services together
 
     @property
     def unit(self) -> str:
@@ -63,6 +65,7 @@ def plan_instance(
     """Every service of the instance, in ``depends_on`` order."""
     base = base_environment(instance, spec, config, directory, cache_url)
     outer = {key: inherited[key] for key in INHERITED if key in inherited}
+    limits = effective_limits(spec.limits, config)
     plans = []
     for name in spec.start_order():
         definition = spec.services[name]
@@ -93,6 +96,7 @@ def plan_instance(
                 ports=tuple(instance.ports[p] for p in spec.service_ports(name)),
                 probe=_probe(spec, name, context, instance.ports),
                 depends_on=tuple(definition.depends_on),
+                limits=limits,
             )
         )
     return plans

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -45,12 +46,16 @@ class Spawned:
         return self.popen.poll()
 
 
-def spawn(plan: ServicePlan) -> Spawned:
+def spawn(plan: ServicePlan, prefix: list[str] | None = None) -> Spawned:
+    """Start the service; ``prefix`` (a wrapper that confines it, then execs it) goes
+    before its argv."""
+    if prefix:
+        _check_executable(plan)  # the wrapper would only say "exit 127"
     plan.log.parent.mkdir(parents=True, exist_ok=True)
     log = os.open(plan.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         popen = subprocess.Popen(
-            plan.argv,
+            [*(prefix or []), *plan.argv],
             cwd=plan.cwd,
             env=dict(plan.env),
             stdin=subprocess.DEVNULL,
@@ -68,6 +73,16 @@ def spawn(plan: ServicePlan) -> Spawned:
     except psutil.Error:
         started_at = 0.0  # exited already; the watcher sees it at once
     return Spawned(popen.pid, started_at, popen)
+
+
+def _check_executable(plan: ServicePlan) -> None:
+    command = plan.argv[0]
+    if "/" in command:
+        found = command if os.access(command, os.X_OK) and os.path.isfile(command) else None
+    else:
+        found = shutil.which(command, path=plan.env.get("PATH", os.defpath))
+    if found is None:
+        raise SpawnFailed(f"cannot start {command!r}: not found or not executable")
 
 
 def let_go(spawned: Spawned) -> None:
@@ -132,12 +147,13 @@ async def terminate(spawned: Spawned, grace: float) -> None:
     members.update({p.pid: p for p in _group(spawned.pid)})
     _send(members.values(), spawned.pid, signal.SIGTERM)
     deadline = asyncio.get_running_loop().time() + grace
-    while _living(members.values()):
+    # our own child is gone when it is reaped: a leader shows as a zombie while its other
+    # threads are still exiting, and waitpid only reports it after them
+    while _living(members.values()) or (spawned.popen is not None and spawned.exit_code() is None):
         if asyncio.get_running_loop().time() >= deadline:
             _send(_living(members.values()), spawned.pid, signal.SIGKILL)
             deadline = float("inf")
         await asyncio.sleep(POLL)
-        spawned.exit_code()  # reap our child as soon as it exits
 
 
 def _send(processes: Iterable[psutil.Process], pgid: int, sig: signal.Signals) -> None:

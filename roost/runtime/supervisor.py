@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from roost.domain.errors import RoostError
 from roost.runtime import processes
+from roost.runtime.cgroups import Cgroups, Confinement
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
 from roost.runtime.readiness import ready
@@ -26,6 +27,7 @@ READY_POLL = 0.1
 
 FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
 Journal = Callable[["ServiceRun"], Awaitable[None]]  # records a run's current state
+ExitHandler = Callable[["ServiceRun", str, str], Awaitable[None]]  # (run, what, what next)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class ServiceRun:
     restarts: int = 0
     exit_code: int | None = None
     started: float = 0.0  # loop time of the last spawn
+    reason: str = ""  # why it last exited, in words
+    oom_before: int = 0  # the cgroup's OOM kills when it was spawned
     watch: int | None = field(default=None, repr=False)
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -83,9 +87,14 @@ class LocalSupervisor:
         on_failure: FailureHandler | None = None,
         restart_book: Callable[[], RestartBook] = RestartBook,
         journal: Journal | None = None,
+        on_exit: ExitHandler | None = None,
+        cgroups: Cgroups | None = None,
     ) -> None:
         self._on_failure = on_failure
         self._journal = journal
+        self._on_exit = on_exit
+        self.cgroups = cgroups
+        self.confinements: dict[str, Confinement] = {}
         self._restart_book = restart_book
         self._instances: dict[str, dict[str, ServiceRun]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -153,8 +162,22 @@ class LocalSupervisor:
             await asyncio.sleep(READY_POLL)
 
     def _spawn(self, run: ServiceRun) -> None:
+        prefix: list[str] = []
+        if self.cgroups is not None:
+            instance_id = run.plan.instance_id
+            try:
+                confinement = self.cgroups.confine(instance_id, run.plan.limits)
+            except OSError as exc:
+                run.status = Status.FAILED
+                raise StartFailed(
+                    f"{run.plan.unit}: cannot apply its limits: {exc.strerror}",
+                    code="START_FAILED",
+                ) from None
+            self.confinements[instance_id] = confinement
+            prefix = confinement.wrapper()
+            run.oom_before = self.cgroups.oom_kills(instance_id)
         try:
-            run.spawned = processes.spawn(run.plan)
+            run.spawned = processes.spawn(run.plan, prefix)
         except processes.SpawnFailed as exc:
             run.status = Status.FAILED
             raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
@@ -176,22 +199,40 @@ class LocalSupervisor:
         self._unwatch(run)
         if run.spawned is not None:
             run.exit_code = run.spawned.exit_code()
+        run.reason = describe_exit(run.exit_code)
+        if self._out_of_memory(run):
+            limit = run.plan.limits.memory
+            run.reason = f"was killed for going over its memory limit ({limit} bytes)"
         if run.status is not Status.RUNNING:
             return  # starting (the start loop reports it) or stopping (expected)
         loop = asyncio.get_running_loop()
         if not restart_wanted(run.plan.restart, run.exit_code):
             run.status = Status.EXITED
             self._changed(run)
+            self._tell_exit(run, "not restarted (policy)" if run.exit_code == 0 else "gave up")
             if run.exit_code != 0:
                 self._give_up(run)
             return
         run.book.exited(now=loop.time(), ran_for=loop.time() - run.started)
         if run.book.limit_hit:
+            self._tell_exit(run, "gave up")
             self._give_up(run)
             return
         run.status = Status.BACKOFF
         self._changed(run)
+        self._tell_exit(run, f"restarting in {run.book.delay:g} s")
         run.pending = self._in_background(self._restart_later(run, run.book.delay))
+
+    def _out_of_memory(self, run: ServiceRun) -> bool:
+        return (
+            self.cgroups is not None
+            and run.exit_code == -signal.SIGKILL
+            and self.cgroups.oom_kills(run.plan.instance_id) > run.oom_before
+        )
+
+    def _tell_exit(self, run: ServiceRun, then: str) -> None:
+        if self._on_exit is not None:
+            self._in_background(self._on_exit(run, run.reason, then))
 
     async def _restart_later(self, run: ServiceRun, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -212,7 +253,7 @@ class LocalSupervisor:
         reason = self._reason(run, "")
         if run.book.limit_hit:
             reason = (
-                f"{run.plan.unit} {describe_exit(run.exit_code)}, {len(run.book.recent)} "
+                f"{run.plan.unit} {run.reason}, {len(run.book.recent)} "
                 f"failures in {run.book.interval:g} s: giving up" + _tail(run.plan)
             )
         self._in_background(self._fail_instance(run.plan.instance_id, reason))
@@ -225,7 +266,7 @@ class LocalSupervisor:
 
     def _reason(self, run: ServiceRun, when: str) -> str:
         return (
-            f"{run.plan.unit} {describe_exit(run.exit_code)}"
+            f"{run.plan.unit} {run.reason or describe_exit(run.exit_code)}"
             + (f" {when}" if when else "")
             + _tail(run.plan)
         )
@@ -260,8 +301,12 @@ class LocalSupervisor:
                 await self._stop_runs([run])
 
     async def _stop_all(self, instance_id: str, *, keep_status: bool = False) -> None:
+        self._thaw(instance_id)  # a frozen process cannot act on SIGTERM
         runs = self._instances.get(instance_id, {})
         await self._stop_runs(list(runs.values()), keep_status=keep_status)
+        if self.cgroups is not None:
+            self.cgroups.remove(instance_id)  # made again, with current limits, at start
+            self.confinements.pop(instance_id, None)
 
     async def _stop_runs(self, runs: list[ServiceRun], *, keep_status: bool = False) -> None:
         """Stop ``runs`` (in start order), dependents first."""
@@ -272,7 +317,7 @@ class LocalSupervisor:
             final = run.status if keep_status and run.status is Status.FAILED else Status.STOPPED
             if run.spawned is not None and run.status is not Status.STOPPED:
                 if run.status is Status.PAUSED:
-                    processes.thaw(run.spawned)  # a frozen process cannot act on SIGTERM
+                    processes.thaw(run.spawned)
                 run.status = Status.STOPPING
                 await processes.terminate(run.spawned, run.plan.stop_timeout)
                 self._unwatch(run)
@@ -306,21 +351,41 @@ class LocalSupervisor:
         return missing
 
     async def pause(self, instance_id: str) -> None:
-        """Freeze every process of the instance (SIGSTOP to each group)."""
+        """Freeze every process of the instance: the cgroup freezer where there is one,
+        else SIGSTOP to each group and descendant."""
         async with self._lock(instance_id):
+            frozen = self._freezer(instance_id, True)
             for run in self.services(instance_id):
                 if run.spawned is not None and run.status is Status.RUNNING:
-                    processes.freeze(run.spawned)
+                    if not frozen:
+                        processes.freeze(run.spawned)
                     run.status = Status.PAUSED
                     self._changed(run)
 
     async def resume(self, instance_id: str) -> None:
         async with self._lock(instance_id):
+            self._thaw(instance_id)
             for run in self.services(instance_id):
-                if run.spawned is not None and run.status is Status.PAUSED:
-                    processes.thaw(run.spawned)
+                if run.status is Status.PAUSED:
                     run.status = Status.RUNNING
                     self._changed(run)
+
+    def _freezer(self, instance_id: str, frozen: bool) -> bool:
+        confinement = self.confinements.get(instance_id)
+        if self.cgroups is None or confinement is None or confinement.freezer == "signals":
+            return False
+        return self.cgroups.freeze(instance_id, frozen)
+
+    def _thaw(self, instance_id: str) -> None:
+        """Thaw through whichever way froze it (both are harmless when not frozen)."""
+        self._freezer(instance_id, False)
+        for run in self.services(instance_id):
+            if run.spawned is not None and run.status is Status.PAUSED:
+                processes.thaw(run.spawned)
+
+    def freezer_of(self, instance_id: str) -> str:
+        confinement = self.confinements.get(instance_id)
+        return confinement.freezer if confinement is not None else "signals"
 
     async def close(self, *, stop_all: bool = False) -> None:
         """Stop watching (the services keep running), or stop everything first. Pending
@@ -338,6 +403,8 @@ class LocalSupervisor:
             await asyncio.wait(list(self._background), timeout=5)
         for task in list(self._background):
             task.cancel()
+        if stop_all and self.cgroups is not None:
+            self.cgroups.close()
 
 
 def _tail(plan: ServicePlan) -> str:

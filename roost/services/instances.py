@@ -386,7 +386,7 @@ async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
     await authorize(actor, "instance.delete", instance_id)
     instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
     ctx.directory.forget(instance_id)
-    await ctx.runner.stop(instance_id)
+    await ctx.runner.remove(instance_id)
     await ctx.cache.drop(instance_id)
     hook = await instance_files.uninstall(ctx, instance)
     details = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 from dataclasses import replace
@@ -29,6 +30,7 @@ from roost.registry import instances as q
 from roost.registry import processes as process_store
 from roost.registry.events import record_event
 from roost.runtime import logs, processes
+from roost.runtime.cgroups import Cgroups
 from roost.runtime.plan import ServicePlan, plan_instance
 from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
 from roost.services import instance_files
@@ -47,7 +49,13 @@ ROTATE_EVERY = 10.0
 class Runner:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.supervisor = LocalSupervisor(on_failure=self._failed, journal=self._journal)
+        scope = hashlib.sha256(str(ctx.home.path.resolve()).encode()).hexdigest()[:10]
+        self.supervisor = LocalSupervisor(
+            on_failure=self._failed,
+            journal=self._journal,
+            on_exit=self._exited,
+            cgroups=Cgroups(scope),
+        )
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, instance_id: str) -> asyncio.Lock:
@@ -95,12 +103,27 @@ class Runner:
                 await self.supervisor.resume(instance.instance_id)
             return await self._record_transition(actor, instance, action, target)
 
-    async def stop(self, instance_id: str) -> None:
-        """Stop the instance's services and wait until that is recorded (a delete of the
-        instance follows)."""
+    async def remove(self, instance_id: str) -> None:
+        """Stop the instance's services for good (it is being deleted): recorded, and
+        its cgroups gone."""
         async with self._lock(instance_id):
             await self.supervisor.stop(instance_id)
         await self.supervisor.settle()
+        if self.supervisor.cgroups is not None:
+            self.supervisor.cgroups.remove(instance_id)
+
+    def limits(self, instance_id: str) -> dict[str, Any]:
+        """Each limit of the instance's last start with what enforces it, and the freezer."""
+        runs = self.supervisor.services(instance_id)
+        confinement = self.supervisor.confinements.get(instance_id)
+        values = runs[0].plan.limits.as_dict() if runs else {}
+        enforced = confinement.enforced_by if confinement is not None else {}
+        shown: dict[str, Any] = {
+            name: {"value": value, "enforced_by": enforced.get(name, "none")}
+            for name, value in values.items()
+            if value is not None
+        }
+        return {**shown, "freezer": self.supervisor.freezer_of(instance_id)}
 
     async def services(self, instance: Instance) -> list[dict[str, Any]]:
         """Seed 003's service shape, per service, with what the process uses."""
@@ -251,6 +274,31 @@ class Runner:
         from roost.auth import LOCAL_ACTOR
 
         await self._record_failure(LOCAL_ACTOR, instance_id, reason)
+
+    async def _exited(self, run: ServiceRun, reason: str, then: str) -> None:
+        """An event for every exit the supervisor did not ask for, with why and what next."""
+
+        def apply(conn: Connection) -> None:
+            instance = q.get_instance(conn, run.plan.instance_id)
+            record_event(
+                conn,
+                actor="supervisor",
+                action="service.exited",
+                instance_id=run.plan.instance_id,
+                app=instance.app if instance else None,
+                outcome="error" if run.exit_code != 0 else "ok",
+                details={
+                    "service": run.plan.service,
+                    "exit_code": run.exit_code,
+                    "reason": reason,
+                    "then": then,
+                },
+            )
+
+        try:
+            await self._ctx.registry.write(apply)
+        except Exception:
+            log.exception("could not record the exit of %s", run.plan.unit)
 
     async def _journal(self, run: ServiceRun) -> None:
         spawned = run.spawned

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,9 @@ from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import InstancePath, json_response
 from roost.auth import authorize
+from roost.domain.model import Instance
 from roost.runtime import logs
+from roost.services.context import Context
 from roost.services.instances import get_instance
 
 router = APIRouter(prefix="/v1/instances", tags=["services"], responses=ERROR_RESPONSES)
@@ -37,6 +39,7 @@ class ServiceOut(BaseModel):
 
 class ServiceList(BaseModel):
     instance_id: str
+    limits: dict[str, Any]  # {"memory": {"value", "enforced_by"}, ..., "freezer": "..."}
     services: list[ServiceOut]
 
 
@@ -44,9 +47,7 @@ class ServiceList(BaseModel):
 async def services(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     """Every service of the instance, in start order, with its process."""
     instance = await get_instance(ctx, caller, instance_id)
-    return json_response(
-        {"instance_id": instance_id, "services": await ctx.runner.services(instance)}
-    )
+    return json_response(await _listing(ctx, instance))
 
 
 @router.post("/{instance_id}/services/{service}/{verb}", response_model=ServiceList)
@@ -61,9 +62,15 @@ async def service_action(
     instance = await get_instance(ctx, caller, instance_id)
     await authorize(caller, f"service.{verb}", instance_id)
     await ctx.runner.service_action(caller, instance, service, verb)
-    return json_response(
-        {"instance_id": instance_id, "services": await ctx.runner.services(instance)}
-    )
+    return json_response(await _listing(ctx, instance))
+
+
+async def _listing(ctx: Context, instance: Instance) -> dict[str, Any]:
+    return {
+        "instance_id": instance.instance_id,
+        "limits": ctx.runner.limits(instance.instance_id),
+        "services": await ctx.runner.services(instance),
+    }
 
 
 @router.get(

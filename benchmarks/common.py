@@ -64,13 +64,13 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextmanager
-def roost_server(home: Path, database_url: str) -> Iterator[str]:
+def roost_server(home: Path, database_url: str, *flags: str) -> Iterator[str]:
     """A real ``roost serve`` subprocess; yields its base URL."""
     port = free_port()
     env = {**os.environ, "ROOST_DATABASE_URL": database_url}
     log = open(home.parent / f"serve-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "roost", "--home", str(home), "serve", "--port", str(port)],
+        [sys.executable, "-m", "roost", "--home", str(home), "serve", "--port", str(port), *flags],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

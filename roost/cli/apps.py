@@ -10,9 +10,7 @@ from rich.table import Table
 
 from roost.cli import output
 from roost.cli.client import CliError, client_of
-from roost.services.app_specs import stored_form
 from roost.settings import find_spec_file
-from roost.specfile import load_spec
 
 apps_app = typer.Typer(help="Apps: the blueprints instances follow.", no_args_is_help=True)
 
@@ -28,6 +26,10 @@ def add(
     path = file or find_spec_file(Path.cwd())
     if path is None:
         raise CliError("no roost.toml here or above; give the spec file", "SPEC_NOT_FOUND")
+    # parsing a spec needs pydantic and Jinja2: imported here, not by every CLI call
+    from roost.services.app_specs import stored_form
+    from roost.specfile import load_spec
+
     spec = load_spec(path)
     default = spec.default_app or (next(iter(spec.apps)) if len(spec.apps) == 1 else None)
     results: list[dict[str, Any]] = []

@@ -11,9 +11,6 @@ import typer
 
 from roost.cli import output
 from roost.cli.client import Client, CliError, client_of
-from roost.files import check_relative
-from roost.instance_dir import write_atomic
-from roost.transfer import load_text
 
 export_app = typer.Typer(
     help="Instances as files for other engines, or as a portable document.",
@@ -51,6 +48,8 @@ def _passphrase(*, confirm: bool) -> str:
 
 def _write(path: Path, content: str, mode: int) -> None:
     try:
+        from roost.instance_dir import write_atomic
+
         write_atomic(path, content, mode=mode)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror}", "FILE_NOT_WRITABLE") from None
@@ -63,6 +62,8 @@ def _write_export(client: Client, kind: str, target: str, out: Path, with_secret
     if not files:
         raise CliError("nothing to export: no instance with services", "NOTHING_TO_EXPORT")
     for file in files:
+        from roost.files import check_relative
+
         check_relative(file["path"])
         _write(folder / file["path"], file["content"], file["mode"])
     output.out.print(f"wrote {len(files)} files to {folder}")
@@ -123,6 +124,8 @@ def import_(
         text = sys.stdin.read() if str(file) == "-" else file.read_text()
     except OSError as exc:
         raise CliError(f"cannot read {file}: {exc.strerror}", "FILE_NOT_READABLE") from None
+    from roost.transfer import load_text  # pydantic and PyYAML: only when importing
+
     document: Any = load_text(text)
     sealed = isinstance(document, dict) and any(
         isinstance(entry, dict) and entry.get("secrets")

@@ -21,7 +21,7 @@ from roost.cli import output
 from roost.cli.client import Client, CliError, client_of
 from roost.domain.ids import ordinal_of_id
 
-CONCURRENCY = 8
+CONCURRENCY = 16
 STATUS_COLUMNS = (
     "INSTANCE", "STATE", "SERVICE", "STATUS", "PID", "PORT", "UPTIME", "RESTARTS", "CPU", "RSS"
 )  # fmt: skip

@@ -23,7 +23,8 @@ from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
 from roost.runtime.readiness import ready
 
-READY_POLL = 0.1
+READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
+READY_POLL_MAX = 0.2
 
 FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
 Journal = Callable[["ServiceRun"], Awaitable[None]]  # records a run's current state
@@ -137,6 +138,7 @@ class LocalSupervisor:
         self._spawn(run)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + plan.start_timeout
+        pause = READY_POLL_FIRST
         while True:
             assert run.spawned is not None
             if not processes.alive(run.spawned.pid, run.spawned.started_at):
@@ -159,7 +161,8 @@ class LocalSupervisor:
                     f"(waited for {waited})" + _tail(plan),
                     code="START_TIMEOUT",
                 )
-            await asyncio.sleep(READY_POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, READY_POLL_MAX)
 
     def _spawn(self, run: ServiceRun) -> None:
         prefix: list[str] = []

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from roost.home import Home
@@ -160,3 +163,69 @@ def test_usage_errors_are_one_line_too(env: dict[str, str]) -> None:
         assert done.returncode == 2, args
         assert done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith("error: ") and done.stderr.strip().endswith("(USAGE_ERROR)")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie counts as gone: nothing here reaps the server's orphans)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def cwd_of(process: psutil.Process) -> str | None:
+    try:
+        return str(process.cwd())
+    except psutil.Error:
+        return None
+
+
+def test_services_outlive_a_killed_server_and_the_next_one_adopts_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL the real server: its services keep running; the next server adopts them
+    (same pids, nothing started twice) and supervises them (a crash is restarted)."""
+    port = free_port()
+    service = (
+        "import http.server, os\n"
+        "http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])),"
+        " http.server.SimpleHTTPRequestHandler).serve_forever()\n"
+    )
+    (tmp_path / "serve.py").write_text(service)
+    spec = tmp_path / "roost.toml"
+    spec.write_text(
+        f"[apps.web]\nports = {{ http = {port} }}\nport_stride = 1\n"
+        f'files = {{ "serve.py" = "serve.py" }}\n'
+        f'[apps.web.services.http]\ncommand = [{json.dumps(sys.executable)}, "serve.py"]\n'
+        'restart = "always"\n'
+    )
+    assert run(env, "apps", "add", str(spec)).returncode == 0
+    assert run(env, "up", "0").stdout.strip() == "0: active"
+    [before] = json.loads(run(env, "status", "0", "--json").stdout)[0]["services"]
+    home = Home(Path(env["ROOST_HOME"]))
+    server = home.server_pid()
+    assert server is not None
+    os.kill(server, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(server):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert alive(before["pid"])  # the service did not go with its server
+
+    after = json.loads(run(env, "status", "0", "--json").stdout)[0]  # starts a new server
+    assert after["state"] == "active"
+    [adopted] = after["services"]
+    assert adopted["pid"] == before["pid"] and adopted["status"] == "running"
+    instance_dir = str(Path(env["ROOST_HOME"]) / "instances" / "0")
+    copies = [p.pid for p in psutil.process_iter() if alive(p.pid) and cwd_of(p) == instance_dir]
+    assert copies == [before["pid"]]  # not started twice
+    os.kill(before["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        [now] = json.loads(run(env, "status", "0", "--json").stdout)[0]["services"]
+        if now["pid"] not in (None, before["pid"]) and now["status"] == "running":
+            break
+        assert time.monotonic() < deadline, now
+        time.sleep(0.1)
+    assert now["restarts"] == 1
+    assert run(env, "down", "0").returncode == 0

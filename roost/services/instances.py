@@ -352,12 +352,12 @@ async def act(ctx: Context, actor: Actor, instance_id: str, action: Action) -> I
     spec = await instance_files.spec_of(ctx, instance)
     if spec is not None and spec.services:
         return await ctx.runner.act(actor, instance, action)  # processes first, then state
-    moved = await ctx.registry.write(_transition_unit(actor, instance_id, action))
+    moved = await ctx.registry.write(transition_unit(actor, instance_id, action))
     ctx.directory.forget(instance_id)  # the data plane sees the new state at once
     return moved
 
 
-def _transition_unit(
+def transition_unit(
     actor: Actor, instance_id: str, action: Action
 ) -> Callable[[Connection], Instance]:
     def apply(conn: Connection) -> Instance:
@@ -384,7 +384,7 @@ async def delete_instance(ctx: Context, actor: Actor, instance_id: str) -> None:
     """Mark the instance ``deleting``, then remove it and everything that hangs off it."""
     validate_instance_id(instance_id)
     await authorize(actor, "instance.delete", instance_id)
-    instance = await ctx.registry.write(_transition_unit(actor, instance_id, Action.DELETE))
+    instance = await ctx.registry.write(transition_unit(actor, instance_id, Action.DELETE))
     ctx.directory.forget(instance_id)
     await ctx.runner.remove(instance_id)
     await ctx.cache.drop(instance_id)

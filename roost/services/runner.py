@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import logging
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from roost.runtime.cgroups import Cgroups
 from roost.runtime.plan import ServicePlan, plan_instance
 from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
 from roost.services import instance_files
+from roost.services.instances import transition_unit
 from roost.services.queries import every_instance
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class Runner:
         async with self._lock(instance.instance_id):
             current = await self._ctx.registry.read(q.get_instance, instance.instance_id)
             instance = current or instance
-            target = transition(instance.state, action)
+            transition(instance.state, action)  # refused here, before any process is touched
             if is_noop(instance.state, action):
                 return instance
             if action in (Action.START, Action.RESTART):
@@ -101,7 +101,7 @@ class Runner:
                 await self.supervisor.pause(instance.instance_id)
             elif action is Action.RESUME:
                 await self.supervisor.resume(instance.instance_id)
-            return await self._record_transition(actor, instance, action, target)
+            return await self._record_transition(actor, instance, action)
 
     async def remove(self, instance_id: str) -> None:
         """Stop the instance's services for good (it is being deleted): recorded, and
@@ -222,22 +222,9 @@ class Runner:
         await self._ctx.registry.write(record)
 
     async def _record_transition(
-        self, actor: Actor, instance: Instance, action: Action, target: State
+        self, actor: Actor, instance: Instance, action: Action
     ) -> Instance:
-        def apply(conn: Connection) -> Instance:
-            now = utcnow()
-            q.compare_and_set_state(conn, instance.pk, expected=instance.state, new=target, at=now)
-            record_event(
-                conn,
-                actor=actor.name,
-                action=f"instance.{action.value}",
-                instance_id=instance.instance_id,
-                app=instance.app,
-                details={"from": instance.state.value, "to": target.value},
-            )
-            return replace(instance, state=target, error=None, updated_at=now)
-
-        moved = await self._ctx.registry.write(apply)
+        moved = await self._ctx.registry.write(transition_unit(actor, instance.instance_id, action))
         self._ctx.directory.forget(instance.instance_id)
         return moved
 

@@ -15,31 +15,23 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from roost.domain.errors import RoostError
 from roost.runtime import processes
 from roost.runtime.cgroups import Cgroups, Confinement
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
+from roost.runtime.protocol import Recorded, ServiceState
 from roost.runtime.readiness import ready
 
+LIVE = ("running", "paused", "starting", "stopping")
 READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
 READY_POLL_MAX = 0.2
 
 FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
 Journal = Callable[["ServiceRun"], Awaitable[None]]  # records a run's current state
 ExitHandler = Callable[["ServiceRun", str, str], Awaitable[None]]  # (run, what, what next)
-
-
-@dataclass(frozen=True)
-class Adoptable:
-    """A process a previous server started, as the registry remembers it."""
-
-    service: str
-    pid: int
-    started_at: float
-    restarts: int = 0
-    paused: bool = False
 
 
 class StartFailed(RoostError):
@@ -329,7 +321,7 @@ class LocalSupervisor:
             run.status = final
             self._changed(run)
 
-    async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Adoptable]) -> list[str]:
+    async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Recorded]) -> list[str]:
         """Supervise processes a previous server started, if they still run (same pid
         and start time); the services that do not run, for the caller to start."""
         if not plans:
@@ -386,9 +378,44 @@ class LocalSupervisor:
             if run.spawned is not None and run.status is Status.PAUSED:
                 processes.thaw(run.spawned)
 
-    def freezer_of(self, instance_id: str) -> str:
+    def states(self, instance_id: str) -> list[ServiceState]:
+        states = []
+        for run in self.services(instance_id):
+            live = run.spawned if run.status in LIVE else None
+            used = processes.usage(live) if live is not None else None
+            states.append(
+                ServiceState(
+                    service=run.plan.service,
+                    status=run.status.value,
+                    pid=live.pid if live else None,
+                    uptime_s=round(processes.uptime(live), 3) if live else None,
+                    restarts=run.restarts,
+                    exit_code=run.exit_code,
+                    cpu_percent=used.cpu_percent if used else None,
+                    rss_bytes=used.rss_bytes if used else None,
+                )
+            )
+        return states
+
+    def enforcement(self, instance_id: str) -> dict[str, Any]:
+        runs = self.services(instance_id)
         confinement = self.confinements.get(instance_id)
-        return confinement.freezer if confinement is not None else "signals"
+        values = runs[0].plan.limits.as_dict() if runs else {}
+        enforced = confinement.enforced_by if confinement is not None else {}
+        shown: dict[str, Any] = {
+            name: {"value": value, "enforced_by": enforced.get(name, "none")}
+            for name, value in values.items()
+            if value is not None
+        }
+        shown["freezer"] = confinement.freezer if confinement is not None else "signals"
+        return shown
+
+    async def forget(self, instance_id: str) -> None:
+        await self.stop(instance_id)
+        await self.settle()
+        if self.cgroups is not None:
+            self.cgroups.remove(instance_id)
+        self._instances.pop(instance_id, None)
 
     async def close(self, *, stop_all: bool = False) -> None:
         """Stop watching (the services keep running), or stop everything first. Pending

@@ -28,10 +28,11 @@ from roost.instance_dir import InstanceDir
 from roost.registry import instances as q
 from roost.registry import processes as process_store
 from roost.registry.events import record_event
-from roost.runtime import logs, processes
+from roost.runtime import logs
 from roost.runtime.cgroups import Cgroups
 from roost.runtime.plan import ServicePlan, plan_instance
-from roost.runtime.supervisor import Adoptable, LocalSupervisor, ServiceRun, StartFailed, Status
+from roost.runtime.protocol import Recorded, Runtime, ServiceState
+from roost.runtime.supervisor import LocalSupervisor, ServiceRun, StartFailed, Status
 from roost.services import instance_files
 from roost.services.instances import transition_unit
 from roost.services.queries import every_instance
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roost.runner")
 RUNS = (State.ACTIVE, State.PAUSED)  # states whose services should be running
-LIVE = (Status.RUNNING, Status.PAUSED, Status.STARTING, Status.STOPPING)
 BOOT_CONCURRENCY = 8
 ROTATE_EVERY = 10.0
 
@@ -50,7 +50,7 @@ class Runner:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         scope = hashlib.sha256(str(ctx.home.path.resolve()).encode()).hexdigest()[:10]
-        self.supervisor = LocalSupervisor(
+        self.supervisor: Runtime = LocalSupervisor(
             on_failure=self._failed,
             journal=self._journal,
             on_exit=self._exited,
@@ -107,36 +107,22 @@ class Runner:
         """Stop the instance's services for good (it is being deleted): recorded, and
         its cgroups gone."""
         async with self._lock(instance_id):
-            await self.supervisor.stop(instance_id)
-        await self.supervisor.settle()
-        if self.supervisor.cgroups is not None:
-            self.supervisor.cgroups.remove(instance_id)
+            await self.supervisor.forget(instance_id)
 
     def limits(self, instance_id: str) -> dict[str, Any]:
         """Each limit of the instance's last start with what enforces it, and the freezer."""
-        runs = self.supervisor.services(instance_id)
-        confinement = self.supervisor.confinements.get(instance_id)
-        values = runs[0].plan.limits.as_dict() if runs else {}
-        enforced = confinement.enforced_by if confinement is not None else {}
-        shown: dict[str, Any] = {
-            name: {"value": value, "enforced_by": enforced.get(name, "none")}
-            for name, value in values.items()
-            if value is not None
-        }
-        return {**shown, "freezer": self.supervisor.freezer_of(instance_id)}
+        return self.supervisor.enforcement(instance_id)
 
     async def services(self, instance: Instance) -> list[dict[str, Any]]:
         """Seed 003's service shape, per service, with what the process uses."""
         spec = await instance_files.spec_of(self._ctx, instance)
         if spec is None:
             return []
-        runs = {run.plan.service: run for run in self.supervisor.services(instance.instance_id)}
+        states = {state.service: state for state in self.supervisor.states(instance.instance_id)}
         views = []
         for name in spec.start_order():
-            run = runs.get(name)
             ports = spec.service_ports(name)
-            spawned = run.spawned if run is not None and run.status in LIVE else None
-            used = processes.usage(spawned) if spawned is not None else None
+            state = states.get(name, ServiceState(name, Status.STOPPED.value))
             views.append(
                 {
                     "service": f"{name}@{instance.instance_id}",
@@ -144,13 +130,13 @@ class Runner:
                     "instance_id": instance.instance_id,
                     "ip": "127.0.0.1",
                     "port": instance.ports.get(ports[0]) if ports else None,
-                    "status": run.status.value if run is not None else Status.STOPPED.value,
-                    "pid": spawned.pid if spawned else None,
-                    "uptime_s": round(processes.uptime(spawned), 3) if spawned else None,
-                    "restarts": run.restarts if run is not None else 0,
-                    "exit_code": run.exit_code if run is not None else None,
-                    "cpu_percent": used.cpu_percent if used else None,
-                    "rss_bytes": used.rss_bytes if used else None,
+                    "status": state.status,
+                    "pid": state.pid,
+                    "uptime_s": state.uptime_s,
+                    "restarts": state.restarts,
+                    "exit_code": state.exit_code,
+                    "cpu_percent": state.cpu_percent,
+                    "rss_bytes": state.rss_bytes,
                 }
             )
         return views
@@ -314,11 +300,11 @@ class Runner:
         instances that should run and do not."""
         ctx = self._ctx
         rows = await ctx.registry.read(process_store.processes_of, None)
-        recorded: dict[str, list[Adoptable]] = {}
+        recorded: dict[str, list[Recorded]] = {}
         for row in rows:
             if row.pid is not None and row.started_at is not None:
                 recorded.setdefault(row.instance_id, []).append(
-                    Adoptable(
+                    Recorded(
                         row.service,
                         row.pid,
                         row.started_at,

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from roost.runtime.cgroups import ROOT
+from roost.runtime.supervisor import LocalSupervisor
 from roost.services.context import Context
 
 pytestmark = [
@@ -56,9 +57,11 @@ async def start(
 
 
 def cgroup(context: Context, controller: str) -> Path:
-    scope = context.runner.supervisor.cgroups
-    assert scope is not None and scope.version == "cgroup-v1", "cgroup v1 is writable here"
-    return ROOT / controller / scope.scope / "1"
+    supervisor = context.runner.supervisor
+    assert isinstance(supervisor, LocalSupervisor) and supervisor.cgroups is not None
+    cgroups = supervisor.cgroups
+    assert cgroups.version == "cgroup-v1", "cgroup v1 is writable here"
+    return ROOT / controller / cgroups.scope / "1"
 
 
 async def test_memory_past_the_limit_is_killed_and_the_event_says_why(

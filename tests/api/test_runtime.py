@@ -248,9 +248,7 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
         await client.post("/v1/instances/8/start")
         before = {name: s["pid"] for name, s in (await services(client, "8")).items()}
     assert all(not gone(pid) for pid in before.values())  # outlived their server
-    from roost.services.context import Context as Ctx
-
-    second = await Ctx.open(settings)  # stop_on_exit: the test cleans up after itself
+    second = await Context.open(settings)  # stop_on_exit: the test cleans up after itself
     try:
         await second.runner.boot()
         async with api_client(second) as client:
@@ -268,3 +266,31 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
     finally:
         await second.close()
     assert all(gone(pid) for pid in before.values())
+
+
+@pytest.mark.parametrize("autostart", [True, False])
+async def test_the_next_server_starts_what_should_run_unless_told_not_to(
+    settings: Settings, autostart: bool
+) -> None:
+    """Services that died while no server ran are started at boot (autostart), or left
+    alone (--no-autostart); nothing is started twice."""
+    keep = replace(settings, stop_on_exit=False)
+    async with opened_context(keep) as first, api_client(first) as client:
+        await client.post("/v1/apps", json=app())
+        await create(client, "9")
+        await client.post("/v1/instances/9/start")
+        pids = [s["pid"] for s in (await services(client, "9")).values()]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    second = await Context.open(replace(settings, autostart=autostart))
+    try:
+        await second.runner.boot()
+        async with api_client(second) as client:
+            now = await services(client, "9")
+            if autostart:
+                assert {s["status"] for s in now.values()} == {"running"}
+                assert not {s["pid"] for s in now.values()} & set(pids)
+            else:
+                assert {s["status"] for s in now.values()} == {"stopped"}
+    finally:
+        await second.close()

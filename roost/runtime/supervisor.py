@@ -60,6 +60,7 @@ class ServiceRun:
     exit_code: int | None = None
     started: float = 0.0  # loop time of the last spawn
     reason: str = ""  # why it last exited, in words
+    gone: bool = False  # its pidfd fired: the process exited
     oom_before: int = 0  # the cgroup's OOM kills when it was spawned
     watch: int | None = field(default=None, repr=False)
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -133,7 +134,7 @@ class LocalSupervisor:
         pause = READY_POLL_FIRST
         while True:
             assert run.spawned is not None
-            if not processes.alive(run.spawned.pid, run.spawned.started_at):
+            if run.gone:  # the pidfd said so: no need to ask /proc on every poll
                 run.exit_code = run.spawned.exit_code()
                 run.status = Status.FAILED
                 raise StartFailed(self._reason(run, "while starting"), code="START_FAILED")
@@ -180,9 +181,12 @@ class LocalSupervisor:
             raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
         run.exit_code = None
         run.started = asyncio.get_running_loop().time()
+        run.gone = False
         run.watch = processes.exit_watch(run.spawned.pid)
         if run.watch is not None:
             asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
+        else:
+            run.gone = True  # exited before it could be watched
 
     def _unwatch(self, run: ServiceRun) -> None:
         if run.watch is not None:
@@ -193,6 +197,7 @@ class LocalSupervisor:
 
     def _exited(self, run: ServiceRun) -> None:
         """The pidfd fired: the process exited (it may still be a zombie)."""
+        run.gone = True
         self._unwatch(run)
         if run.spawned is not None:
             run.exit_code = run.spawned.exit_code()

@@ -88,10 +88,11 @@ class Runner:
             if is_noop(instance.state, action):
                 return instance
             if action in (Action.START, Action.RESTART):
+                plans = await self.plans(instance)  # a bad config fails before any stop
                 if instance.state is State.ACTIVE:
                     await self.supervisor.stop(instance.instance_id)
                 try:
-                    await self.supervisor.start(await self.plans(instance))
+                    await self.supervisor.start(plans)
                 except StartFailed as exc:
                     await self._record_failure(actor, instance.instance_id, exc.message)
                     raise

@@ -294,3 +294,18 @@ async def test_the_next_server_starts_what_should_run_unless_told_not_to(
                 assert {s["status"] for s in now.values()} == {"stopped"}
     finally:
         await second.close()
+
+
+async def test_a_restart_with_a_bad_config_leaves_the_instance_running(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/v1/apps", json=app())
+    await create(client, "10")
+    await client.post("/v1/instances/10/start")
+    before = {s["pid"] for s in (await services(client, "10")).values()}
+    await client.patch("/v1/instances/10/config", json={"limits": {"cpu": -1}})
+    refused = await client.post("/v1/instances/10/restart")
+    assert refused.status_code == 400 and refused.json()["code"] == "INVALID_LIMITS"
+    assert (await client.get("/v1/instances/10")).json()["state"] == "active"
+    assert {s["pid"] for s in (await services(client, "10")).values()} == before
+    assert all(not gone(pid) for pid in before)

@@ -158,17 +158,24 @@ class Runner:
 
     async def rotate_logs_forever(self) -> None:
         """Every little while, rotate the service logs that grew past the limit."""
-        settings = self._ctx.settings
-        root = self._ctx.home.path / "instances"
         while True:
             await asyncio.sleep(ROTATE_EVERY)
-            for path in await asyncio.to_thread(lambda: list(root.glob("*/logs/*.log"))):
-                try:
-                    await asyncio.to_thread(
-                        logs.rotate, path, max_bytes=settings.log_max_bytes, keep=settings.log_keep
-                    )
-                except OSError as exc:
-                    log.warning("could not rotate %s: %s", path, exc)
+            await self.rotate_logs()
+
+    async def rotate_logs(self) -> list[Path]:
+        """Rotate every service log past ``ROOST_LOG_MAX_BYTES``; the ones rotated."""
+        settings = self._ctx.settings
+        root = self._ctx.home.path / "instances"
+        rotated = []
+        for path in await asyncio.to_thread(lambda: sorted(root.glob("*/logs/*.log"))):
+            try:
+                if await asyncio.to_thread(
+                    logs.rotate, path, max_bytes=settings.log_max_bytes, keep=settings.log_keep
+                ):
+                    rotated.append(path)
+            except OSError as exc:
+                log.warning("could not rotate %s: %s", path, exc)
+        return rotated
 
     async def service_action(
         self, actor: Actor, instance: Instance, service: str, verb: str

@@ -309,3 +309,35 @@ async def test_a_restart_with_a_bad_config_leaves_the_instance_running(
     assert (await client.get("/v1/instances/10")).json()["state"] == "active"
     assert {s["pid"] for s in (await services(client, "10")).values()} == before
     assert all(not gone(pid) for pid in before)
+
+
+async def test_a_noisy_service_log_is_rotated_while_it_writes(
+    settings: Settings,
+) -> None:
+    noisy = SERVE.replace(
+        'print("serving on"',
+        "import threading, time\n"
+        "def talk():\n"
+        "    while True:\n"
+        '        print("x" * 99, flush=True); time.sleep(0.001)\n'
+        "threading.Thread(target=talk, daemon=True).start()\n"
+        'print("serving on"',
+    )
+    small = replace(settings, log_max_bytes=20_000, log_keep=2)
+    async with opened_context(small) as ctx, api_client(ctx) as client:
+        spec = app()
+        spec["files"]["serve.py"]["content"] = noisy
+        await client.post("/v1/apps", json=spec)
+        await create(client, "11")
+        await client.post("/v1/instances/11/start")
+        log = ctx.home.path / "instances" / "11" / "logs" / "api.log"
+        for _ in range(3):
+            while log.stat().st_size <= 20_000:
+                await asyncio.sleep(0.05)
+            assert log in await ctx.runner.rotate_logs()
+            assert log.stat().st_size < 20_000  # truncated in place: the service goes on
+        kept = sorted(p.name for p in log.parent.glob("api.log*"))
+        assert kept == ["api.log", "api.log.1", "api.log.2"]
+        assert (log.parent / "api.log.1").read_text().startswith("x" * 99)
+        await asyncio.sleep(0.2)
+        assert log.read_text().count("x" * 99) > 0  # still writing to the same file

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import signal
 import socket
 from dataclasses import replace
 
@@ -58,9 +59,18 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             # open streams (logs -f) never end by themselves: do not wait for them forever
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
+        # uvicorn handles SIGINT/SIGTERM, then raises the signal again once it has shut
+        # down, with the handler it found: with the default one the process would die
+        # there, before the context closes (no --stop-on-exit, no last activity flush)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _already_handled)
         await uvicorn.Server(config).serve()
     finally:
         await context.close()
+
+
+def _already_handled(signum: int, frame: object) -> None:
+    """uvicorn has shut down for this signal; closing goes on in ``_serve``."""
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:

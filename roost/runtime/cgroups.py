@@ -74,15 +74,15 @@ class Cgroups:
             if not controllers.is_file():
                 continue
             available = set(controllers.read_text().split()) & {"memory", "cpu", "pids"}
-            if available == {"memory", "cpu", "pids"} and _writable_dir(unified / self.scope):
+            if available == {"memory", "cpu", "pids"} and _writable(unified):
+                (unified / self.scope).mkdir(exist_ok=True)
                 _enable(unified / self.scope, available)
                 base = unified / self.scope
                 return CGROUP_V2, {name: base for name in ("memory", "cpu", "pids", "freezer")}
         bases = {
             name: self.root / name / self.scope
             for name in V1_CONTROLLERS
-            if (self.root / name / "cgroup.procs").is_file()
-            and _writable_dir(self.root / name / self.scope)
+            if (self.root / name / "cgroup.procs").is_file() and _writable(self.root / name)
         }
         return (CGROUP_V1 if bases else NONE), bases
 
@@ -97,8 +97,7 @@ class Cgroups:
             # was set before and must be lifted; each costs a mkdir and a join per start
             if self.version == CGROUP_V1 and name not in wanted and not folder.is_dir():
                 continue
-            with contextlib.suppress(FileExistsError):
-                folder.mkdir()
+            folder.mkdir(parents=True, exist_ok=True)
             folders[name] = folder
         if self.version == CGROUP_V2 and folders:
             folder = folders["memory"]
@@ -181,27 +180,23 @@ class Cgroups:
 
     def remove(self, instance_id: str) -> None:
         """Remove the instance's cgroups (once no process is left in them)."""
-        if self._detected is None:
-            return
         for base in set(self.bases.values()):
             with contextlib.suppress(OSError):
                 (base / instance_id).rmdir()
 
     def close(self) -> None:
-        """Remove this home's folders, if nothing is left in them."""
-        if self._detected is None:
-            return
+        """Remove this home's cgroups that no process is in any more (the kernel refuses
+        to remove one that still holds a process), then its folders if they are empty."""
         for base in set(self.bases.values()):
+            for folder in base.glob("*/"):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             with contextlib.suppress(OSError):
                 base.rmdir()
 
 
-def _writable_dir(path: Path) -> bool:
-    try:
-        path.mkdir(exist_ok=True)
-    except OSError:
-        return False
-    return os.access(path, os.W_OK)
+def _writable(path: Path) -> bool:
+    return path.is_dir() and os.access(path, os.W_OK)
 
 
 def _enable(folder: Path, controllers: set[str]) -> None:

@@ -440,8 +440,8 @@ class LocalSupervisor:
             await asyncio.wait(list(self._background), timeout=5)
         for task in list(self._background):
             task.cancel()
-        if stop_all and self.cgroups is not None:
-            self.cgroups.close()
+        if self.cgroups is not None:
+            self.cgroups.close()  # only what no process is in: running services keep theirs
 
 
 def _tail(plan: ServicePlan) -> str:

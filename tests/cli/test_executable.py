@@ -229,3 +229,27 @@ def test_services_outlive_a_killed_server_and_the_next_one_adopts_them(
         time.sleep(0.1)
     assert now["restarts"] == 1
     assert run(env, "down", "0").returncode == 0
+
+
+def test_stop_on_exit_stops_the_services_when_the_server_is_told_to_stop(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGTERM (roost shutdown) lets the server close properly: with --stop-on-exit its
+    services stop with it."""
+    (tmp_path / "idle.py").write_text("import time\ntime.sleep(300)\n")
+    spec = tmp_path / "roost.toml"
+    spec.write_text(
+        '[apps.job]\nfiles = { "idle.py" = "idle.py" }\n'
+        f'[apps.job.services.idle]\ncommand = [{json.dumps(sys.executable)}, "idle.py"]\n'
+    )
+    port = env["ROOST_URL"].rsplit(":", 1)[1]
+    assert run(env, "serve", "--detach", "--port", port, "--stop-on-exit").returncode == 0
+    assert run(env, "apps", "add", str(spec)).returncode == 0
+    assert run(env, "up", "1").stdout.strip() == "1: active"
+    [service] = json.loads(run(env, "status", "1", "--json").stdout)[0]["services"]
+    assert alive(service["pid"])
+    assert run(env, "shutdown").returncode == 0
+    deadline = time.monotonic() + 10
+    while alive(service["pid"]):
+        assert time.monotonic() < deadline, "the service outlived a --stop-on-exit server"
+        time.sleep(0.05)

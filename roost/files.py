@@ -122,7 +122,7 @@ def service_environment(
     ports = spec.service_ports(service)
     if ports:
         env["PORT"] = str(instance.ports[ports[0]])
-    listed = {name: value for name, value in (secrets or {}).items() if name in definition.secrets}
+    listed = definition.listed_secrets(secrets)
     context = template_context(
         instance, spec, config, directory, listed if secrets is not None else None
     )

@@ -371,27 +371,15 @@ def clean(
     target: Annotated[str, typer.Argument(help="Instance id, or 'all'.", show_default=False)],
 ) -> None:
     """Remove rendered files, logs and data (seed 004); the instance and its ports stay."""
+    from roost.cli.run import many, select
+
     client = client_of(ctx)
-    if target == "all":
-        ids = [
-            i["instance_id"]
-            for i in client.collect("/v1/instances", "instances", [("limit", "1000")])
-        ]
-    else:
-        ids = [target]
-    failures = []
-    for instance_id in ids:
-        try:
-            client.request("POST", f"/v1/instances/{instance_id}/clean")
-            output.out.print(f"cleaned {instance_id}")
-        except CliError as exc:
-            if target != "all":
-                raise
-            failures.append(f"{instance_id}: {exc.message}")
-    if failures:
-        raise CliError(
-            f"{len(failures)} of {len(ids)} not cleaned: " + "; ".join(failures), "PARTIAL_FAILURE"
-        )
+
+    def work(instance_id: str) -> str:
+        client.request("POST", f"/v1/instances/{instance_id}/clean")
+        return f"cleaned {instance_id}"
+
+    many(select(client, target, None, None), "clean", work)
 
 
 @command()

@@ -71,7 +71,7 @@ def many(ids: list[str], verb: str, work: Callable[[str], str]) -> None:
                 with lock:
                     failures[instance_id] = f"{exc.message} ({exc.code})"
             else:
-                progress.console.print(line, markup=False)
+                output.out.print(line, markup=False)  # stdout; the bar is on stderr
             progress.advance(task)
 
         with ThreadPoolExecutor(CONCURRENCY) as pool:

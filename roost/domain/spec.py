@@ -8,7 +8,7 @@ is (``roost.toml: apps.stack.services.web.command: ...``), all of them at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 import jinja2
@@ -87,6 +87,10 @@ class ServiceSpec(Frozen):
     @classmethod
     def _duration(cls, value: Any) -> float:
         return _as_value_error(parse_duration, value)
+
+    def listed_secrets(self, secrets: Mapping[str, str] | None) -> dict[str, str]:
+        """Of the instance's secrets, the ones this service receives."""
+        return {name: value for name, value in (secrets or {}).items() if name in self.secrets}
 
 
 class InlineFile(Frozen):

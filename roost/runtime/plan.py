@@ -69,7 +69,7 @@ def plan_instance(
     plans = []
     for name in spec.start_order():
         definition = spec.services[name]
-        listed = {k: v for k, v in secrets.items() if k in definition.secrets}
+        listed = definition.listed_secrets(secrets)
         context = template_context(instance, spec, config, directory, listed)
         where = f"services.{name}"
         argv = [

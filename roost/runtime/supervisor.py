@@ -181,12 +181,16 @@ class LocalSupervisor:
             raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
         run.exit_code = None
         run.started = asyncio.get_running_loop().time()
-        run.gone = False
+        run.gone = not self._watch(run)  # not watchable: it exited already
+
+    def _watch(self, run: ServiceRun) -> bool:
+        """Have ``_exited`` called when the process exits; False when it is gone."""
+        assert run.spawned is not None
         run.watch = processes.exit_watch(run.spawned.pid)
-        if run.watch is not None:
-            asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
-        else:
-            run.gone = True  # exited before it could be watched
+        if run.watch is None:
+            return False
+        asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
+        return True
 
     def _unwatch(self, run: ServiceRun) -> None:
         if run.watch is not None:
@@ -318,8 +322,6 @@ class LocalSupervisor:
                 run.pending = None
             final = run.status if keep_status and run.status is Status.FAILED else Status.STOPPED
             if run.spawned is not None and run.status is not Status.STOPPED:
-                if run.status is Status.PAUSED:
-                    processes.thaw(run.spawned)
                 run.status = Status.STOPPING
                 await processes.terminate(run.spawned, run.plan.stop_timeout)
                 self._unwatch(run)
@@ -346,9 +348,9 @@ class LocalSupervisor:
                 run.spawned = processes.Spawned(record.pid, record.started_at)
                 run.status = Status.PAUSED if record.paused else Status.RUNNING
                 run.started = asyncio.get_running_loop().time()
-                run.watch = processes.exit_watch(record.pid)
-                if run.watch is not None:
-                    asyncio.get_running_loop().add_reader(run.watch, self._exited, run)
+                if not self._watch(run):  # exited since it was looked at
+                    missing.append(plan.service)
+                    continue
                 runs[plan.service] = run
         return missing
 

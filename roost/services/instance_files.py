@@ -7,6 +7,7 @@ instance (a seed-000 registration, a data-plane namespace) has nothing to put th
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -53,21 +54,42 @@ def has_directory(spec: AppSpec | None) -> bool:
     return spec is not None and bool(spec.services or spec.files or spec.install)
 
 
-async def refresh(ctx: Context, instance: Instance) -> list[str]:
-    """Re-render the instance's files; the ones that changed."""
+@dataclass(frozen=True)
+class Rendering:
+    """What an instance's files (and its processes) are made from, read once."""
+
+    spec: AppSpec
+    config: dict[str, Any]
+    secrets: dict[str, str] = field(repr=False)
+
+
+async def rendering_of(ctx: Context, instance: Instance) -> Rendering | None:
+    """None when the instance has no directory (a bare app)."""
     spec = await spec_of(ctx, instance)
     if spec is None or not has_directory(spec):
-        return []
+        return None
+    config = deep_merge(spec.config, instance.config)
+    return Rendering(spec, config, await decrypted_secrets(ctx, instance))
+
+
+def write_files(ctx: Context, instance: Instance, rendering: Rendering) -> list[str]:
+    """Render the instance's files; the ones that changed."""
     directory = InstanceDir(ctx.home.path, instance.instance_id)
     files = render_instance(
         instance,
-        spec,
-        await effective_config(ctx, instance),
+        rendering.spec,
+        rendering.config,
         directory.path,
-        await decrypted_secrets(ctx, instance),
+        rendering.secrets,
         ctx.settings.url,
     )
     return directory.write(files)
+
+
+async def refresh(ctx: Context, instance: Instance) -> list[str]:
+    """Re-render the instance's files; the ones that changed."""
+    rendering = await rendering_of(ctx, instance)
+    return [] if rendering is None else write_files(ctx, instance, rendering)
 
 
 async def _hook(ctx: Context, instance: Instance, spec: AppSpec, argv: list[str]) -> HookResult:

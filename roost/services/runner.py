@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from roost.auth import Actor
+from roost.auth import LOCAL_ACTOR, Actor
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, NotFound
 from roost.domain.model import Instance, InstanceFilter
@@ -65,16 +65,16 @@ class Runner:
         """The instance's services as they should run now: files rendered again first,
         so a (re)start never runs with a stale config, port or secret."""
         ctx = self._ctx
-        spec = await instance_files.spec_of(ctx, instance)
-        if spec is None or not spec.services:
+        rendering = await instance_files.rendering_of(ctx, instance)
+        if rendering is None or not rendering.spec.services:
             return []
-        await instance_files.refresh(ctx, instance)
+        instance_files.write_files(ctx, instance, rendering)
         return plan_instance(
             instance,
-            spec,
-            await instance_files.effective_config(ctx, instance),
+            rendering.spec,
+            rendering.config,
             InstanceDir(ctx.home.path, instance.instance_id).path,
-            await instance_files.decrypted_secrets(ctx, instance),
+            rendering.secrets,
             ctx.settings.url,
             os.environ,
         )
@@ -148,10 +148,7 @@ class Runner:
         names = spec.start_order() if spec is not None else []
         if service is not None:
             if service not in names:
-                raise NotFound(
-                    f"instance {instance.instance_id!r} has no service {service!r}",
-                    code="SERVICE_NOT_FOUND",
-                )
+                raise _no_such_service(instance, service)
             names = [service]
         folder = InstanceDir(self._ctx.home.path, instance.instance_id).path / "logs"
         return {name: folder / f"{name}.log" for name in names}
@@ -183,10 +180,7 @@ class Runner:
         """``start``, ``stop`` or ``restart`` one service of an active instance."""
         spec = await instance_files.spec_of(self._ctx, instance)
         if spec is None or service not in spec.services:
-            raise NotFound(
-                f"instance {instance.instance_id!r} has no service {service!r}",
-                code="SERVICE_NOT_FOUND",
-            )
+            raise _no_such_service(instance, service)
         async with self._lock(instance.instance_id):
             current = await self._ctx.registry.read(q.get_instance, instance.instance_id)
             if current is None or current.state is not State.ACTIVE:
@@ -225,6 +219,8 @@ class Runner:
     async def _record_failure(self, actor: Actor, instance_id: str, reason: str) -> None:
         """Any state but ``deleting`` may fail: to ``error``, with the reason."""
 
+        reason = reason[:2000]
+
         def apply(conn: Connection) -> None:
             instance = q.get_instance(conn, instance_id, for_update=True)
             if instance is None or instance.state is State.DELETING:
@@ -235,7 +231,7 @@ class Runner:
                 expected=instance.state,
                 new=State.ERROR,
                 at=utcnow(),
-                error=reason[:2000],
+                error=reason,
             )
             record_event(
                 conn,
@@ -244,7 +240,7 @@ class Runner:
                 instance_id=instance_id,
                 app=instance.app,
                 outcome="error",
-                details={"from": instance.state.value, "reason": reason[:2000]},
+                details={"from": instance.state.value, "reason": reason},
             )
 
         await self._ctx.registry.write(apply)
@@ -252,8 +248,6 @@ class Runner:
 
     async def _failed(self, instance_id: str, reason: str) -> None:
         """The supervisor gave a service up (start limit, or a failure not restarted)."""
-        from roost.auth import LOCAL_ACTOR
-
         await self._record_failure(LOCAL_ACTOR, instance_id, reason)
 
     async def _exited(self, run: ServiceRun, reason: str, then: str) -> None:
@@ -346,3 +340,10 @@ class Runner:
     async def close(self, *, stop_all: bool) -> None:
         with contextlib.suppress(Exception):
             await self.supervisor.close(stop_all=stop_all)
+
+
+def _no_such_service(instance: Instance, service: str) -> NotFound:
+    return NotFound(
+        f"instance {instance.instance_id!r} has no service {service!r}",
+        code="SERVICE_NOT_FOUND",
+    )

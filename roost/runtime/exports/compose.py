@@ -123,7 +123,7 @@ def _override(target: ExportTarget) -> tuple[dict[str, Any], bool]:
     holds_secret = False
     for name in spec.start_order():
         definition = spec.services[name]
-        listed = {k: v for k, v in (target.secrets or {}).items() if k in definition.secrets}
+        listed = definition.listed_secrets(target.secrets)
         environment = service_environment(
             base,
             instance,

@@ -131,9 +131,7 @@ def _command(
         ("app", "version"): "${ROOST_APP_VERSION}",
         **{("ports", name): f"${{PORT_{name.upper()}}}" for name in spec.ports},
     }
-    secrets = {
-        name: value for name, value in (target.secrets or {}).items() if name in definition.secrets
-    }
+    secrets = definition.listed_secrets(target.secrets)
     context = template_context(target.instance, spec, target.config, target.directory, secrets)
     words: list[str] = []
     arguments: dict[str, tuple[str, bool]] = {}

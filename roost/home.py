@@ -7,8 +7,6 @@ import fcntl
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
 from roost.domain.errors import Conflict
 
 SUBDIRS = ("instances", "backups", "logs")
@@ -52,6 +50,8 @@ class Home:
                 for line in self.secret_key_file.read_bytes().splitlines()
                 if line.strip()
             ]
+        from cryptography.fernet import Fernet  # here: every CLI call imports this module
+
         key = Fernet.generate_key()
         with os.fdopen(fd, "wb") as handle:
             handle.write(key + b"\n")

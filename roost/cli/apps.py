@@ -1,7 +1,5 @@
 """``roost apps add|list|show``: apps from ``roost.toml`` into the registry."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """``roost cache get|put|del|ls --instance ID``: the data plane from the shell."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

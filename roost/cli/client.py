@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import typer
 
+from roost.cli.http import HttpSession, Reply, TransportError
 from roost.cli.server import ensure_server
 from roost.settings import Settings
 
@@ -28,55 +29,69 @@ def client_of(ctx: typer.Context) -> Client:
 
 
 class Client:
+    """Talks to the server at ``settings.url``; when nothing listens there, starts one
+    (a local URL) and asks again. A server that runs costs no extra round trip."""
+
     def __init__(self, settings: Settings, *, on_start: Any = None) -> None:
         self.settings = settings
         self._on_start = on_start
-        self._http: httpx.Client | None = None
+        self._http = HttpSession(settings.url, timeout=60.0)
+        self._ensured = False
 
-    def _connect(self) -> httpx.Client:
-        if self._http is None:
-            started = ensure_server(self.settings)
-            if started is not None and self._on_start is not None:
-                self._on_start(started)
-            self._http = httpx.Client(base_url=self.settings.url, timeout=60.0)
-        return self._http
+    def _start_server(self) -> None:
+        started = ensure_server(self.settings)
+        self._ensured = True
+        if started is not None and self._on_start is not None:
+            self._on_start(started)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _unreachable(self, exc: Exception) -> CliError:
+        return CliError(f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Reply:
         try:
-            response = self._connect().request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise CliError(
-                f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE"
-            ) from exc
+            response = self._http.request(method, path, **kwargs)
+        except TransportError as exc:
+            if not exc.refused or self._ensured:
+                raise self._unreachable(exc) from exc
+            self._start_server()
+            return self.request(method, path, **kwargs)
         if response.status_code >= 400:
-            self._raise_for(response, path)
+            self._raise_for(response.status_code, response.content, path)
         return response
 
     @staticmethod
-    def _raise_for(response: httpx.Response, path: str) -> None:
+    def _raise_for(status: int, content: bytes, path: str) -> None:
         try:
-            body = response.json()
+            body = json.loads(content)
             message, code = str(body["error"]), str(body.get("code", "ERROR"))
         except (ValueError, KeyError, TypeError):
-            raise CliError(f"HTTP {response.status_code} from {path}") from None
+            raise CliError(f"HTTP {status} from {path}") from None
         raise CliError(message, code)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
         return None if response.status_code == 204 else response.json()
 
-    def stream_lines(self, path: str, params: dict[str, Any]) -> Iterator[str]:
-        """The lines of a streamed text response, as they arrive."""
+    def stream_lines(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        json: Any = None,
+    ) -> Iterator[str]:
+        """The lines of a streamed response, as they arrive."""
         try:
-            with self._connect().stream("GET", path, params=params, timeout=None) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self._raise_for(response, path)
-                yield from response.iter_lines()
-        except httpx.HTTPError as exc:
-            raise CliError(
-                f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE"
-            ) from exc
+            with self._http.stream(method, path, params=params, json=json) as response:
+                if response.status >= 400:
+                    self._raise_for(response.status, response.read(), path)
+                for line in iter(response.readline, b""):
+                    yield line.decode(errors="replace").rstrip("\r\n")
+        except TransportError as exc:
+            if not exc.refused or self._ensured:  # refused comes before any line
+                raise self._unreachable(exc) from exc
+            self._start_server()
+            yield from self.stream_lines(path, params, method=method, json=json)
 
     def collect(
         self,
@@ -97,5 +112,4 @@ class Client:
                 return items
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+        self._http.close()

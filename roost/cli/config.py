@@ -1,7 +1,5 @@
 """``roost config get|set|unset``: an instance's config, keys dotted (``cache.max_keys``)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """``roost export systemd|compose|instance`` and ``roost import``."""
 
-from __future__ import annotations
-
 import os
 import sys
 from pathlib import Path

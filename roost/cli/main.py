@@ -1,8 +1,5 @@
 """``roost``: every command, as a thin client of the API (DESIGN.md "Surfaces")."""
 
-from __future__ import annotations
-
-import asyncio
 import functools
 import json
 import sys
@@ -410,6 +407,8 @@ def events(
 @command(target=db_app, name="upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply pending registry migrations (roost serve also does this at start)."""
+    import asyncio
+
     from roost.registry.database import Registry
 
     settings = client_of(ctx).settings

@@ -1,7 +1,5 @@
 """``roost secret set|list|get|rm|rotate-key``: values from stdin or a hidden prompt."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
+from roost.cli.http import HttpSession, TransportError
 from roost.domain.errors import RoostError
 from roost.home import Home
 from roost.settings import Settings
@@ -34,11 +33,14 @@ class ServerUnavailable(RoostError):
 
 
 def is_healthy(url: str, timeout: float = 1.0) -> bool:
+    session = HttpSession(url, timeout=timeout)
     try:
-        response = httpx.get(f"{url}/health", timeout=timeout)
+        response = session.request("GET", "/health")
         body = response.json()
-    except (httpx.HTTPError, ValueError):
+    except (TransportError, ValueError):
         return False
+    finally:
+        session.close()
     return (
         response.status_code == 200 and isinstance(body, dict) and body.get("status") == "healthy"
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -17,6 +19,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def free_base(span: int = 400) -> int:
+    """A base for fixed and offset ports: ``span`` ports from it are free now, and they lie
+    below the ephemeral range (and the workers' auto ranges), where no outgoing
+    connection of another process can take one of them later."""
+    rng = random.Random()
+    while True:
+        base = rng.randrange(10_000, 19_000, 10)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + span, 5):
+                    probe = held.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
 
 
 @contextmanager

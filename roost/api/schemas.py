@@ -52,6 +52,10 @@ class ErrorBody(BaseModel):
     code: str
 
 
+class InstanceIds(Strict):
+    instance_ids: list[IdText] = Field(min_length=1, max_length=10_000)
+
+
 class InstanceCreate(Strict):
     app: IdText | None = None
     version: Version | None = None

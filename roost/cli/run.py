@@ -1,20 +1,19 @@
 """Seed 004's verbs: ``roost up|down|start|stop|restart|pause|resume|status|logs ID|all``.
 
-Work on many instances runs concurrently (a bounded pool) behind a Rich progress bar;
-one failing instance does not stop the others; the summary names each failure and the
-exit code says whether all succeeded.
+A lifecycle verb on many instances is one request: the server acts on them concurrently
+and streams each outcome, shown behind a Rich progress bar. One failing instance does
+not stop the others; the summary names each failure and the exit code says whether
+all succeeded.
 """
 
-from __future__ import annotations
-
+import json
 import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from roost.cli import output
@@ -50,32 +49,36 @@ def select(client: Client, target: str, app: str | None, tags: list[str] | None)
     return [i["instance_id"] for i in client.collect("/v1/instances", "instances", params)]
 
 
-def many(ids: list[str], verb: str, work: Callable[[str], str]) -> None:
-    """Run ``work`` on each id (a line of result each); a summary when there are many."""
+Outcome = tuple[str, str | CliError]  # an instance id, and its line of result or its failure
+
+
+def many(
+    ids: list[str],
+    verb: str,
+    work: Callable[[str], str],
+    batch: Callable[[list[str]], Iterable[Outcome]] | None = None,
+) -> None:
+    """Run ``work`` on one id, or on many (through ``batch`` when the server does them
+    in one request, else ``CONCURRENCY`` at a time): a line of result each, a progress
+    bar, and a summary naming each failure."""
     if len(ids) == 1:
         output.out.print(work(ids[0]), markup=False)
         return
     if not ids:
         output.out.print("no instances")
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     failures: dict[str, str] = {}
-    lock = threading.Lock()
     columns = (TextColumn(f"{verb}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=output.err, transient=True) as progress:
         task = progress.add_task(verb, total=len(ids))
-
-        def one(instance_id: str) -> None:
-            try:
-                line = work(instance_id)
-            except CliError as exc:
-                with lock:
-                    failures[instance_id] = f"{exc.message} ({exc.code})"
+        for instance_id, result in batch(ids) if batch else _threaded(ids, work):
+            if isinstance(result, CliError):
+                failures[instance_id] = f"{result.message} ({result.code})"
             else:
-                output.out.print(line, markup=False)  # stdout; the bar is on stderr
+                output.out.print(result, markup=False)  # stdout; the bar is on stderr
             progress.advance(task)
-
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            list(pool.map(one, ids))
     done = len(ids) - len(failures)
     output.out.print(f"{verb}: {done} of {len(ids)} succeeded")
     if failures:
@@ -85,12 +88,44 @@ def many(ids: list[str], verb: str, work: Callable[[str], str]) -> None:
         raise CliError(f"{len(failures)} of {len(ids)} failed", "PARTIAL_FAILURE")
 
 
+def _threaded(ids: list[str], work: Callable[[str], str]) -> Iterator[Outcome]:
+    def one(instance_id: str) -> Outcome:
+        try:
+            return instance_id, work(instance_id)
+        except CliError as exc:
+            return instance_id, exc
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        for future in as_completed([pool.submit(one, i) for i in ids]):
+            yield future.result()
+
+
+def _line(instance: dict[str, Any], as_json: bool) -> str:
+    return output.dumps(instance) if as_json else f"{instance['instance_id']}: {instance['state']}"
+
+
 def _act(client: Client, action: str, as_json: bool) -> Callable[[str], str]:
     def work(instance_id: str) -> str:
-        item = client.json("POST", f"/v1/instances/{instance_id}/{action}")
-        return output.dumps(item) if as_json else f"{instance_id}: {item['state']}"
+        return _line(client.json("POST", f"/v1/instances/{instance_id}/{action}"), as_json)
 
     return work
+
+
+def _act_many(
+    client: Client, action: str, as_json: bool
+) -> Callable[[list[str]], Iterator[Outcome]]:
+    """The server acts on all of them in one request and streams each outcome."""
+
+    def outcomes(ids: list[str]) -> Iterator[Outcome]:
+        body = {"instance_ids": ids}
+        for text in client.stream_lines(f"/v1/instances/{action}", method="POST", json=body):
+            item = json.loads(text)
+            if "error" in item:
+                yield item["instance_id"], CliError(item["error"], item["code"])
+            else:
+                yield item["instance_id"], _line(item["instance"], as_json)
+
+    return outcomes
 
 
 def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
@@ -102,7 +137,8 @@ def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
         as_json: JsonFlag = False,
     ) -> None:
         client = client_of(ctx)
-        many(select(client, target, app, tag), verb, _act(client, action, as_json))
+        ids = select(client, target, app, tag)
+        many(ids, verb, _act(client, action, as_json), _act_many(client, action, as_json))
 
     run.__doc__ = help_text
     return run
@@ -128,7 +164,7 @@ def up(
             client.json("POST", "/v1/instances", json={"instance_id": instance_id})
         return start(instance_id)
 
-    many(select(client, target, app, tag), "up", work)
+    many(select(client, target, app, tag), "up", work, _act_many(client, "start", as_json))
 
 
 def _exists(client: Client, instance_id: str) -> bool:

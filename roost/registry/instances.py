@@ -11,6 +11,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     insert,
@@ -89,14 +90,28 @@ def insert_instance(conn: Connection, new: NewInstance) -> int:
     return int(pk[0])
 
 
+# Statements on the paths every start and stop takes are built once: building a
+# statement costs several times what running it does.
+_BY_ID = _base_query().where(instances.c.instance_id == bindparam("b_instance_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update(of=instances)
+_SET_STATE = (
+    update(instances)
+    .where(instances.c.pk == bindparam("b_pk"), instances.c.state == bindparam("b_expected"))
+    .values(
+        state=bindparam("b_state"),
+        error=bindparam("b_error"),
+        previous_state=bindparam("b_previous"),
+        updated_at=bindparam("b_at"),
+    )
+)
+
+
 def get_instance(
     conn: Connection, instance_id: str, *, for_update: bool = False
 ) -> Instance | None:
     """The instance, or None; ``for_update`` locks its row (PostgreSQL) for a read-modify-write."""
-    query = _base_query().where(instances.c.instance_id == instance_id)
-    if for_update:
-        query = query.with_for_update(of=instances)
-    row = conn.execute(query).first()
+    query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+    row = conn.execute(query, {"b_instance_id": instance_id}).first()
     return None if row is None else _instance(row)
 
 
@@ -175,14 +190,15 @@ def compare_and_set_state(
 ) -> bool:
     """Move ``pk`` from ``expected`` to ``new``; False when someone moved it first."""
     result = conn.execute(
-        update(instances)
-        .where(instances.c.pk == pk, instances.c.state == expected.value)
-        .values(
-            state=new.value,
-            error=error,
-            previous_state=previous.value if previous else None,
-            updated_at=at,
-        )
+        _SET_STATE,
+        {
+            "b_pk": pk,
+            "b_expected": expected.value,
+            "b_state": new.value,
+            "b_error": error,
+            "b_previous": previous.value if previous else None,
+            "b_at": at,
+        },
     )
     return result.rowcount == 1
 

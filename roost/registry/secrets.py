@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from roost.registry.tables import instance_keys, instance_secrets
 
@@ -26,13 +26,26 @@ def put_secret(conn: Connection, instance_pk: int, name: str, encrypted: str, at
     return True
 
 
+# built once (building a statement costs more than running it); every start reads _SEALED
+_NAMES = (
+    select(instance_secrets.c.name, instance_secrets.c.updated_at)
+    .where(instance_secrets.c.instance_pk == bindparam("b_pk"))
+    .order_by(instance_secrets.c.name)
+)
+_SEALED = select(instance_secrets.c.name, instance_secrets.c.value_encrypted).where(
+    instance_secrets.c.instance_pk == bindparam("b_pk")
+)
+
+
+def sealed_values(conn: Connection, instance_pk: int) -> dict[str, str]:
+    """Every secret of the instance, encrypted as stored, by name."""
+    return {
+        row.name: str(row.value_encrypted) for row in conn.execute(_SEALED, {"b_pk": instance_pk})
+    }
+
+
 def secret_names(conn: Connection, instance_pk: int) -> list[tuple[str, datetime]]:
-    query = (
-        select(instance_secrets.c.name, instance_secrets.c.updated_at)
-        .where(instance_secrets.c.instance_pk == instance_pk)
-        .order_by(instance_secrets.c.name)
-    )
-    return [(row.name, row.updated_at) for row in conn.execute(query)]
+    return [(row.name, row.updated_at) for row in conn.execute(_NAMES, {"b_pk": instance_pk})]
 
 
 def secret_value(conn: Connection, instance_pk: int, name: str) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 from roost.domain.errors import RoostError
 from roost.runtime import processes
 from roost.runtime.cgroups import Cgroups, Confinement
+from roost.runtime.listeners import RecentListeners
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
 from roost.runtime.protocol import Recorded, ServiceState
@@ -27,7 +28,11 @@ from roost.runtime.readiness import ready
 
 LIVE = ("running", "paused", "starting", "stopping")
 READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
-READY_POLL_MAX = 0.2
+READY_POLL_GROWTH = 1.5  # each wait longer than the last, so a slow service costs few checks,
+# but never so long that a ready service waits long for its next check: a port check asks
+# the shared dump of listening ports (next to free), a probe does real work each time
+READY_POLL_MAX_PORTS = 0.02
+READY_POLL_MAX_PROBE = 0.2
 
 FailureHandler = Callable[[str, str], Awaitable[None]]  # (instance id, reason)
 Journal = Callable[["ServiceRun"], Awaitable[None]]  # records a run's current state
@@ -94,6 +99,7 @@ class LocalSupervisor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._journaling: set[asyncio.Task[None]] = set()
+        self._listeners = RecentListeners()  # one dump of listening ports serves every start
 
     def services(self, instance_id: str) -> list[ServiceRun]:
         return list(self._instances.get(instance_id, {}).values())
@@ -132,13 +138,14 @@ class LocalSupervisor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + plan.start_timeout
         pause = READY_POLL_FIRST
+        longest = READY_POLL_MAX_PORTS if plan.probe is None else READY_POLL_MAX_PROBE
         while True:
             assert run.spawned is not None
             if run.gone:  # the pidfd said so: no need to ask /proc on every poll
                 run.exit_code = run.spawned.exit_code()
                 run.status = Status.FAILED
                 raise StartFailed(self._reason(run, "while starting"), code="START_FAILED")
-            if await ready(plan):
+            if await ready(plan, self._listeners):
                 run.status = Status.RUNNING
                 self._changed(run)
                 return
@@ -155,33 +162,38 @@ class LocalSupervisor:
                     code="START_TIMEOUT",
                 )
             await asyncio.sleep(pause)
-            pause = min(pause * 2, READY_POLL_MAX)
+            pause = min(pause * READY_POLL_GROWTH, longest)
 
     async def _spawn(self, run: ServiceRun) -> None:
-        prefix: list[str] = []
-        if self.cgroups is not None:
-            instance_id = run.plan.instance_id
-            try:
-                confinement = self.cgroups.confine(instance_id, run.plan.limits)
-            except OSError as exc:
-                run.status = Status.FAILED
-                raise StartFailed(
-                    f"{run.plan.unit}: cannot apply its limits: {exc.strerror}",
-                    code="START_FAILED",
-                ) from None
-            self.confinements[instance_id] = confinement
-            prefix = confinement.wrapper()
-            run.oom_before = self.cgroups.oom_kills(instance_id)
         try:
-            # in a thread: fork and exec wait for the child to run, which on a busy host
-            # takes milliseconds the event loop spends on other starts meanwhile
-            run.spawned = await asyncio.to_thread(processes.spawn, run.plan, prefix)
+            # in a thread: a cgroup's files wait on the kernel's cgroup lock (which every
+            # join holds for a while), and fork and exec wait on the child; on a busy host
+            # both take milliseconds the event loop spends on other starts meanwhile
+            run.spawned = await asyncio.to_thread(self._confine_and_spawn, run)
+        except _CannotConfine as exc:
+            run.status = Status.FAILED
+            raise StartFailed(
+                f"{run.plan.unit}: cannot apply its limits: {exc.reason}", code="START_FAILED"
+            ) from None
         except processes.SpawnFailed as exc:
             run.status = Status.FAILED
             raise StartFailed(f"{run.plan.unit}: {exc}", code="START_FAILED") from None
         run.exit_code = None
         run.started = asyncio.get_running_loop().time()
         run.gone = not self._watch(run)  # not watchable: it exited already
+
+    def _confine_and_spawn(self, run: ServiceRun) -> processes.Spawned:
+        prefix: list[str] = []
+        if self.cgroups is not None:
+            instance_id = run.plan.instance_id
+            try:
+                confinement = self.cgroups.confine(instance_id, run.plan.limits)
+            except OSError as exc:
+                raise _CannotConfine(exc.strerror or str(exc)) from None
+            self.confinements[instance_id] = confinement
+            prefix = confinement.wrapper()
+            run.oom_before = self.cgroups.oom_kills(instance_id)
+        return processes.spawn(run.plan, prefix)
 
     def _watch(self, run: ServiceRun) -> bool:
         """Have ``_exited`` called when the process exits; False when it is gone."""
@@ -444,6 +456,12 @@ class LocalSupervisor:
             task.cancel()
         if self.cgroups is not None:
             self.cgroups.close()  # only what no process is in: running services keep theirs
+
+
+class _CannotConfine(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _tail(plan: ServicePlan) -> str:

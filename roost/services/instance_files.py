@@ -19,6 +19,7 @@ from roost.domain.values import deep_merge
 from roost.files import base_environment, render, render_instance, template_context
 from roost.hooks import HookResult, run_hook
 from roost.instance_dir import InstanceDir
+from roost.registry import instances as q
 from roost.registry import secrets as secret_store
 
 if TYPE_CHECKING:
@@ -41,13 +42,23 @@ async def effective_config(ctx: Context, instance: Instance) -> dict[str, Any]:
     return deep_merge(spec.config if spec is not None else {}, instance.config)
 
 
-async def decrypted_secrets(ctx: Context, instance: Instance) -> dict[str, str]:
-    def read(conn: Connection) -> dict[str, str]:
-        names = secret_store.secret_names(conn, instance.pk)
-        return {name: secret_store.secret_value(conn, instance.pk, name) or "" for name, _ in names}
+async def decrypted_secrets(
+    ctx: Context, instance: Instance, sealed: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The instance's secrets in clear; ``sealed`` when they were read already."""
+    if sealed is None:
+        sealed = await ctx.registry.read(secret_store.sealed_values, instance.pk)
+    return {name: ctx.box.decrypt(token).decode() for name, token in sealed.items()}
 
-    tokens = await ctx.registry.read(read)
-    return {name: ctx.box.decrypt(token).decode() for name, token in tokens.items()}
+
+def instance_and_sealed_secrets(
+    conn: Connection, instance_id: str
+) -> tuple[Instance, dict[str, str]] | None:
+    """One read for a (re)start: the instance as it is now, and its secrets as stored."""
+    instance = q.get_instance(conn, instance_id)
+    if instance is None:
+        return None
+    return instance, secret_store.sealed_values(conn, instance.pk)
 
 
 def has_directory(spec: AppSpec | None) -> bool:
@@ -63,13 +74,16 @@ class Rendering:
     secrets: dict[str, str] = field(repr=False)
 
 
-async def rendering_of(ctx: Context, instance: Instance) -> Rendering | None:
-    """None when the instance has no directory (a bare app)."""
+async def rendering_of(
+    ctx: Context, instance: Instance, sealed: dict[str, str] | None = None
+) -> Rendering | None:
+    """None when the instance has no directory (a bare app); ``sealed``: its secrets,
+    when they were read already."""
     spec = await spec_of(ctx, instance)
     if spec is None or not has_directory(spec):
         return None
     config = deep_merge(spec.config, instance.config)
-    return Rendering(spec, config, await decrypted_secrets(ctx, instance))
+    return Rendering(spec, config, await decrypted_secrets(ctx, instance, sealed))
 
 
 def write_files(ctx: Context, instance: Instance, rendering: Rendering) -> list[str]:

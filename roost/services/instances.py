@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from roost.auth import Actor, authorize
 from roost.domain.clock import utcnow
-from roost.domain.errors import Conflict, InvalidInput, instance_not_found
+from roost.domain.errors import Conflict, InvalidInput, RoostError, instance_not_found
 from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
 from roost.domain.model import App, Instance, InstanceFilter, NewInstance
 from roost.domain.spec import AppSpec
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 CREATE_ATTEMPTS = 8
 MAX_PAGE = 1000
+ACT_CONCURRENCY = 64  # instances acted on at once by one batch: starts mostly wait on ports
+log = logging.getLogger("roost.instances")
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,35 @@ async def act(ctx: Context, actor: Actor, instance_id: str, action: Action) -> I
     moved = await ctx.registry.write(transition_unit(actor, instance_id, action))
     ctx.directory.forget(instance_id)  # the data plane sees the new state at once
     return moved
+
+
+async def act_many(
+    ctx: Context, actor: Actor, instance_ids: list[str], action: Action
+) -> AsyncIterator[tuple[str, Instance | RoostError]]:
+    """Apply a lifecycle action to many instances at once (a bounded number at a time);
+    each outcome as soon as it is known. One failure does not stop the others, and an
+    action under way finishes even if nobody reads its outcome any more."""
+    gate = asyncio.Semaphore(ACT_CONCURRENCY)
+
+    async def one(instance_id: str) -> tuple[str, Instance | RoostError]:
+        async with gate:
+            try:
+                return instance_id, await act(ctx, actor, instance_id, action)
+            except RoostError as exc:
+                return instance_id, exc
+            except Exception:
+                log.exception("%s of %s failed", action.value, instance_id)
+                return instance_id, RoostError("internal server error", code="INTERNAL_ERROR")
+
+    tasks = [asyncio.ensure_future(one(i)) for i in dict.fromkeys(instance_ids)]
+    _under_way.update(tasks)
+    for task in tasks:
+        task.add_done_callback(_under_way.discard)
+    for outcome in asyncio.as_completed(tasks):
+        yield await outcome
+
+
+_under_way: set[asyncio.Future[tuple[str, Instance | RoostError]]] = set()  # held till done
 
 
 def transition_unit(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -57,15 +58,20 @@ class Runner:
             cgroups=Cgroups(scope),
         )
         self._locks: dict[str, asyncio.Lock] = {}
+        self._unrecorded: dict[tuple[str, str], process_store.ProcessRow] = {}
+        self._recorder: asyncio.Future[None] | None = None
 
     def _lock(self, instance_id: str) -> asyncio.Lock:
         return self._locks.setdefault(instance_id, asyncio.Lock())
 
-    async def plans(self, instance: Instance) -> list[ServicePlan]:
+    async def plans(
+        self, instance: Instance, sealed: dict[str, str] | None = None
+    ) -> list[ServicePlan]:
         """The instance's services as they should run now: files rendered again first,
-        so a (re)start never runs with a stale config, port or secret."""
+        so a (re)start never runs with a stale config, port or secret (``sealed``: the
+        secrets, when they were read with the instance)."""
         ctx = self._ctx
-        rendering = await instance_files.rendering_of(ctx, instance)
+        rendering = await instance_files.rendering_of(ctx, instance, sealed)
         if rendering is None or not rendering.spec.services:
             return []
         instance_files.write_files(ctx, instance, rendering)
@@ -82,13 +88,15 @@ class Runner:
     async def act(self, actor: Actor, instance: Instance, action: Action) -> Instance:
         """Apply a lifecycle action to an instance whose app has services."""
         async with self._lock(instance.instance_id):
-            current = await self._ctx.registry.read(q.get_instance, instance.instance_id)
-            instance = current or instance
+            current = await self._ctx.registry.read(
+                instance_files.instance_and_sealed_secrets, instance.instance_id
+            )
+            instance, sealed = current or (instance, None)
             transition(instance.state, action)  # refused here, before any process is touched
             if is_noop(instance.state, action):
                 return instance
             if action in (Action.START, Action.RESTART):
-                plans = await self.plans(instance)  # a bad config fails before any stop
+                plans = await self.plans(instance, sealed)  # a bad config fails before a stop
                 if instance.state is State.ACTIVE:
                     await self.supervisor.stop(instance.instance_id)
                 try:
@@ -276,26 +284,36 @@ class Runner:
             log.exception("could not record the exit of %s", run.plan.unit)
 
     async def _journal(self, run: ServiceRun) -> None:
+        """Record the run's process; returns once it is in the registry. The runs that
+        change meanwhile are recorded together, in one write."""
         spawned = run.spawned
         running = run.status in (Status.RUNNING, Status.PAUSED, Status.STARTING)
+        self._unrecorded[(run.plan.instance_id, run.plan.service)] = process_store.ProcessRow(
+            run.plan.instance_id,
+            run.plan.service,
+            pid=spawned.pid if spawned and running else None,
+            started_at=spawned.started_at if spawned and running else None,
+            status=run.status.value,
+            restarts=run.restarts,
+            exit_code=run.exit_code,
+        )
+        if self._recorder is None:
+            self._recorder = asyncio.ensure_future(self._record_unrecorded())
+        await asyncio.shield(self._recorder)
 
-        def apply(conn: Connection) -> None:
-            process_store.record_process(
-                conn,
-                run.plan.instance_id,
-                run.plan.service,
-                pid=spawned.pid if spawned and running else None,
-                started_at=spawned.started_at if spawned and running else None,
-                status=run.status.value,
-                restarts=run.restarts,
-                exit_code=run.exit_code,
-                at=utcnow(),
-            )
-
+    async def _record_unrecorded(self) -> None:
         try:
-            await self._ctx.registry.write(apply)
-        except Exception:  # the registry may be closing; the next change records again
-            log.exception("could not record the process of %s", run.plan.unit)
+            while self._unrecorded:
+                rows = list(self._unrecorded.values())
+                self._unrecorded.clear()
+                try:
+                    await self._ctx.registry.write(
+                        functools.partial(process_store.record_processes, rows=rows, at=utcnow())
+                    )
+                except Exception:  # the registry may be closing; the next change records again
+                    log.exception("could not record %d processes", len(rows))
+        finally:
+            self._recorder = None
 
     async def boot(self) -> None:
         """At server start: adopt what still runs; start, unless autostart is off, the

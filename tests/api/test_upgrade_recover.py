@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 
 from roost.services.context import Context
-from tests.servers import free_port
+from tests.servers import free_base
 
 # the service really listens: each test process takes its own ports
-BASE = free_port() - 200
+BASE = free_base()
 
 
 def app(version: str, **changes: Any) -> dict[str, Any]:

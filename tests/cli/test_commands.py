@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from roost.cli.main import app, hoist_global_options
 from roost.settings import Settings
-from tests.servers import free_port
+from tests.servers import free_base
 
 
 def roost(runner: CliRunner, server: Settings, *args: str, input: str | None = None) -> Result:
@@ -348,7 +348,7 @@ def test_upgrade_and_recover_commands(
 ) -> None:
     spec = tmp_path / "roost.toml"
     spec.write_text(
-        f'[apps.web]\nversion = "1"\nports = {{ http = {free_port() - 300} }}\n'
+        f'[apps.web]\nversion = "1"\nports = {{ http = {free_base()} }}\n'
         '[apps.web.services.s]\ncommand = ["true"]\n'
     )
     ok(runner, live_server, "apps", "add", str(spec))

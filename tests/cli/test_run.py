@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from roost.settings import Settings
 from tests.cli.test_commands import as_json, ok, roost
-from tests.servers import free_port
+from tests.servers import free_base
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ depends_on = ["backend"]
 
 
 def test_seed_004_flow(runner: CliRunner, live_server: Settings, tmp_path: Path) -> None:
-    base = free_port() - 20
+    base = free_base()
     ok(runner, live_server, "apps", "add", str(spec(tmp_path, base)))
     assert ok(runner, live_server, "up", "1").strip() == "1: active"  # created, then started
     assert ok(runner, live_server, "up", "2").strip() == "2: active"
@@ -94,7 +94,7 @@ def test_seed_004_flow(runner: CliRunner, live_server: Settings, tmp_path: Path)
 def test_many_at_once_reports_each_failure(
     runner: CliRunner, live_server: Settings, tmp_path: Path
 ) -> None:
-    ok(runner, live_server, "apps", "add", str(spec(tmp_path, free_port() - 20)))
+    ok(runner, live_server, "apps", "add", str(spec(tmp_path, free_base())))
     ok(runner, live_server, "create", "1")
     ok(runner, live_server, "create", "2")
     result = roost(runner, live_server, "pause", "all")  # neither is active: both refused
@@ -111,7 +111,7 @@ def test_many_at_once_reports_each_failure(
 def test_following_logs_streams_new_lines(
     runner: CliRunner, live_server: Settings, tmp_path: Path
 ) -> None:
-    ok(runner, live_server, "apps", "add", str(spec(tmp_path, free_port() - 20)))
+    ok(runner, live_server, "apps", "add", str(spec(tmp_path, free_base())))
     ok(runner, live_server, "up", "3")
     log = live_server.home / "instances" / "3" / "logs" / "backend.log"
     with log.open("a") as handle:

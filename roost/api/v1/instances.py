@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from roost.api.deps import Caller, Ctx
@@ -13,6 +16,7 @@ from roost.api.schemas import (
     IdText,
     InstanceClone,
     InstanceCreate,
+    InstanceIds,
     InstanceList,
     InstanceOut,
     InstancePatch,
@@ -127,8 +131,44 @@ def _action_route(action: Action) -> None:
     )
 
 
+NDJSON = "application/x-ndjson"
+
+
+def _batch_action_route(action: Action) -> None:
+    async def route(body: InstanceIds, ctx: Ctx, caller: Caller) -> StreamingResponse:
+        outcomes = use.act_many(ctx, caller, body.instance_ids, action)
+
+        async def lines() -> AsyncIterator[bytes]:
+            async for instance_id, outcome in outcomes:
+                line = (
+                    {"instance_id": instance_id, "instance": instance_json(outcome)}
+                    if isinstance(outcome, Instance)
+                    else {"instance_id": instance_id, "status": outcome.status, **outcome.body()}
+                )
+                yield json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+        return StreamingResponse(lines(), media_type=NDJSON)
+
+    route.__name__ = f"{action.value}_instances"
+    route.__doc__ = (
+        f"{action.value.capitalize()} many instances at once. The answer is a stream of "
+        "JSON lines, one per instance as soon as it is done: "
+        '``{"instance_id", "instance"}``, or ``{"instance_id", "status", "error", "code"}`` '
+        "when that instance failed; one failure does not stop the others."
+    )
+    router.add_api_route(
+        f"/{action.value}",
+        route,
+        methods=["POST"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {NDJSON: {}}, "description": "one JSON line per instance"}},
+        summary=f"{action.value.capitalize()} many instances",
+    )
+
+
 for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.RESUME):
     _action_route(_action)
+    _batch_action_route(_action)
 
 
 @router.post("/{instance_id}/clone", status_code=201, response_model=InstanceOut)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,7 @@ from roost.runtime.protocol import Recorded, ServiceState
 from roost.runtime.readiness import ready
 
 LIVE = ("running", "paused", "starting", "stopping")
+SPAWN_THREADS = 16  # starts spawning at once (each thread mostly waits on the kernel)
 READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
 READY_POLL_GROWTH = 1.5  # each wait longer than the last, so a slow service costs few checks,
 # but never so long that a ready service waits long for its next check: a port check asks
@@ -100,6 +102,7 @@ class LocalSupervisor:
         self._background: set[asyncio.Task[None]] = set()
         self._journaling: set[asyncio.Task[None]] = set()
         self._listeners = RecentListeners()  # one dump of listening ports serves every start
+        self._spawner = ThreadPoolExecutor(SPAWN_THREADS, thread_name_prefix="roost-spawn")
 
     def services(self, instance_id: str) -> list[ServiceRun]:
         return list(self._instances.get(instance_id, {}).values())
@@ -169,7 +172,8 @@ class LocalSupervisor:
             # in a thread: a cgroup's files wait on the kernel's cgroup lock (which every
             # join holds for a while), and fork and exec wait on the child; on a busy host
             # both take milliseconds the event loop spends on other starts meanwhile
-            run.spawned = await asyncio.to_thread(self._confine_and_spawn, run)
+            loop = asyncio.get_running_loop()
+            run.spawned = await loop.run_in_executor(self._spawner, self._confine_and_spawn, run)
         except _CannotConfine as exc:
             run.status = Status.FAILED
             raise StartFailed(
@@ -454,6 +458,7 @@ class LocalSupervisor:
             await asyncio.wait(list(self._background), timeout=5)
         for task in list(self._background):
             task.cancel()
+        self._spawner.shutdown(wait=False, cancel_futures=True)
         if self.cgroups is not None:
             self.cgroups.close()  # only what no process is in: running services keep theirs
 

@@ -4,6 +4,7 @@ up 1, up 2, status all, logs (and following them), down 1, clean 1, down all."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -140,3 +141,30 @@ def test_following_logs_streams_new_lines(
     reader.start()
     assert done.wait(20), seen
     assert seen == ["first", "second", "third"]
+
+
+def test_the_cli_follows_a_log_as_it_grows(
+    runner: CliRunner, live_server: Settings, tmp_path: Path
+) -> None:
+    """``roost logs ID SERVICE -f`` prints each new line when it is written, not later."""
+    ok(runner, live_server, "apps", "add", str(spec(tmp_path, free_base())))
+    ok(runner, live_server, "up", "4")
+    log = live_server.home / "instances" / "4" / "logs" / "backend.log"
+    with log.open("a") as handle:
+        handle.write("first\n")
+    command = [sys.executable, "-m", "roost", "--url", live_server.url]
+    follower = subprocess.Popen(
+        [*command, "logs", "4", "backend", "-f", "-n", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "first\n"
+        with log.open("a") as handle:
+            handle.write("second\n")
+        assert follower.stdout.readline() == "second\n"  # while the stream stays open
+    finally:
+        follower.kill()
+        follower.communicate(timeout=10)  # reaped, its pipes closed

@@ -316,8 +316,8 @@ class Runner:
             self._recorder = None
 
     async def boot(self) -> None:
-        """At server start: adopt what still runs; start, unless autostart is off, the
-        instances that should run and do not."""
+        """At server start: adopt what still runs; start the instances that should run
+        and do not, or (autostart off) put them in ``error`` with what does not run."""
         ctx = self._ctx
         rows = await ctx.registry.read(process_store.processes_of, None)
         recorded: dict[str, list[Recorded]] = {}
@@ -338,7 +338,15 @@ class Runner:
             async with gate, self._lock(instance.instance_id):
                 plans = await self.plans(instance)
                 missing = await self.supervisor.adopt(plans, recorded.get(instance.instance_id, []))
-                if not missing or not ctx.settings.autostart:
+                if not missing:
+                    return
+                if not ctx.settings.autostart:  # it should run and does not: say so
+                    units = ", ".join(f"{name}@{instance.instance_id}" for name in missing)
+                    await self._failed(
+                        instance.instance_id,
+                        f"{units} did not run when the server started, and autostart is "
+                        "off: start the instance to run them",
+                    )
                     return
                 try:
                     await self.supervisor.start(plans)

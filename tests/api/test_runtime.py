@@ -307,7 +307,7 @@ async def test_the_next_server_starts_what_should_run_unless_told_not_to(
     settings: Settings, autostart: bool
 ) -> None:
     """Services that died while no server ran are started at boot (autostart), or left
-    alone (--no-autostart); nothing is started twice."""
+    alone with the instance in error saying so (--no-autostart); nothing is started twice."""
     keep = replace(settings, stop_on_exit=False)
     async with opened_context(keep) as first, api_client(first) as client:
         await client.post("/v1/apps", json=app())
@@ -324,8 +324,16 @@ async def test_the_next_server_starts_what_should_run_unless_told_not_to(
             if autostart:
                 assert {s["status"] for s in now.values()} == {"running"}
                 assert not {s["pid"] for s in now.values()} & set(pids)
-            else:
+                assert (await client.get("/v1/instances/9")).json()["state"] == "active"
+            else:  # left alone, and the instance says it does not run
                 assert {s["status"] for s in now.values()} == {"stopped"}
+                instance = (await client.get("/v1/instances/9")).json()
+                assert instance["state"] == "error"
+                assert "api@9, web@9 did not run" in instance["error"]
+                assert "autostart is off" in instance["error"]
+                started = await client.post("/v1/instances/9/start")
+                assert started.json()["state"] == "active"
+                assert {s["status"] for s in (await services(client, "9")).values()} == {"running"}
     finally:
         await second.close()
 

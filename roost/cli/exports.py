@@ -70,11 +70,12 @@ def _write_export(client: Client, kind: str, target: str, out: Path, with_secret
 def systemd(
     ctx: typer.Context, target: TargetArg, out: OutOption, with_secrets: SecretsFlag = False
 ) -> None:
-    """Template units roost-<app>-<service>@.service and each instance's env files."""
+    """Template units roost-<app>-<service>@.service; per instance env files and a slice."""
     _write_export(client_of(ctx), "systemd", target, out, with_secrets)
     output.out.print(
-        f"install: cp {out}/*.service /etc/systemd/system/ && systemctl daemon-reload, "
-        "then systemctl enable --now roost-<app>-<service>@<id>.service"
+        f"install: cp -r {out}/*.service {out}/*.service.d {out}/*.slice /etc/systemd/system/"
+        " && systemctl daemon-reload, then systemctl enable --now"
+        " roost-<app>-<service>@<id>.service"
     )
 
 

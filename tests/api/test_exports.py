@@ -94,6 +94,8 @@ async def test_systemd_units_pass_systemd_analyze_verify(
     client: httpx.AsyncClient, context: Context, tmp_path: Path
 ) -> None:
     await two_instances(client)
+    limits = {"limits": {"memory": "128M", "pids": 16}}  # instance 5's own, over the app's
+    assert (await client.patch("/v1/instances/5/config", json=limits)).status_code == 200
     out = tmp_path / "units"
     files = await export(client, "systemd", out)
     assert sorted(files) == [
@@ -101,28 +103,39 @@ async def test_systemd_units_pass_systemd_analyze_verify(
         "env/1/frontend.env",
         "env/5/backend.env",
         "env/5/frontend.env",
+        "roost-stack-1.slice",
+        "roost-stack-5.slice",
         "roost-stack-backend@.service",
+        "roost-stack-backend@1.service.d/roost.conf",
+        "roost-stack-backend@5.service.d/roost.conf",
         "roost-stack-frontend@.service",
+        "roost-stack-frontend@1.service.d/roost.conf",
+        "roost-stack-frontend@5.service.d/roost.conf",
     ]
-    checked = run(
-        [
-            validator("systemd-analyze"),
-            "verify",
-            "./roost-stack-backend@1.service",
-            "./roost-stack-frontend@1.service",
-            "./roost-stack-backend@5.service",
-            "./roost-stack-frontend@5.service",
-        ],
-        out,
-    )
+    units = [f"./roost-stack-{s}@{i}.service" for s in ("backend", "frontend") for i in (1, 5)]
+    slices = ["./roost-stack-1.slice", "./roost-stack-5.slice"]
+    checked = run([validator("systemd-analyze"), "verify", *units, *slices], out)
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
+    # limits hold for an instance's services together: in its slice, not in each unit
+    assert (
+        "Slice=roost-stack-5.slice"
+        in files["roost-stack-frontend@5.service.d/roost.conf"].read_text()
+    )
+    slice_1 = files["roost-stack-1.slice"].read_text()
+    assert (
+        "MemoryMax=268435456" in slice_1 and "CPUQuota=50%" in slice_1 and "TasksMax=64" in slice_1
+    )
+    slice_5 = files["roost-stack-5.slice"].read_text()
+    assert (
+        "MemoryMax=134217728" in slice_5 and "CPUQuota=50%" in slice_5 and "TasksMax=16" in slice_5
+    )
 
     unit = files["roost-stack-backend@.service"].read_text()
     instances = context.home.path / "instances"
     assert f"EnvironmentFile={out}/env/%i/backend.env" in unit
     assert f"WorkingDirectory={instances}/%i" in unit
     assert "Restart=always" in unit and "TimeoutStopSec=5" in unit
-    assert "MemoryMax=268435456" in unit and "CPUQuota=50%" in unit and "TasksMax=64" in unit
+    assert "MemoryMax" not in unit and "TasksMax" not in unit
     # exact per-instance values become the unit's own variables and specifiers; the rest
     # is rendered per instance into the env file; literal % and $ are escaped
     assert (
@@ -137,6 +150,26 @@ async def test_systemd_units_pass_systemd_analyze_verify(
     assert 'PORT_FRONTEND="5673"' in files["env/5/frontend.env"].read_text()
     for path in files.values():
         assert SECRET not in path.read_text()
+
+
+async def test_dashes_in_ids_do_not_nest_one_instance_slice_in_another(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A dash in a slice name makes a parent: ``a`` must not be ``a-b``'s parent."""
+    assert (await client.post("/v1/apps", json=stack())).status_code == 201
+    for instance_id in ("a", "a-b"):
+        created = await client.post(
+            "/v1/instances", json={"app": "stack", "instance_id": instance_id}
+        )
+        assert created.status_code == 201, created.text
+    out = tmp_path / "units"
+    files = await export(client, "systemd", out)
+    assert "roost-stack-a.slice" in files and "roost-stack-a\\x2db.slice" in files
+    drop_in = files["roost-stack-backend@a-b.service.d/roost.conf"].read_text()
+    assert "Slice=roost-stack-a\\x2db.slice" in drop_in
+    units = ["./roost-stack-backend@a.service", "./roost-stack-backend@a-b.service"]
+    checked = run([validator("systemd-analyze"), "verify", *units], out)
+    assert checked.returncode == 0 and checked.stderr == "", checked.stderr
 
 
 async def test_a_broken_unit_fails_verify(tmp_path: Path) -> None:
@@ -164,7 +197,8 @@ async def test_compose_files_pass_docker_compose_config(
     client: httpx.AsyncClient, context: Context, tmp_path: Path
 ) -> None:
     await two_instances(client)
-    await client.patch("/v1/instances/5/config", json={"note": "costs $5"})
+    own = {"note": "costs $5", "limits": {"memory": "128M"}}  # instance 5's own memory limit
+    await client.patch("/v1/instances/5/config", json=own)
     files = await export(client, "compose", tmp_path)
     assert sorted(files) == [
         "stack/1/.env",
@@ -184,7 +218,13 @@ async def test_compose_files_pass_docker_compose_config(
     backend = merged["services"]["backend"]
     assert backend["ports"] == [{"published": 3711, "target": 3711}]
     assert backend["restart"] == "always"
-    assert backend["mem_limit"] == 268435456 and backend["cpus"] == 0.5
+    assert backend["mem_limit"] == 134217728 and backend["cpus"] == 0.5  # the instance's, the app's
+    assert (
+        "mem_limit"
+        not in yaml.safe_load(files["stack/1/docker-compose.override.yml"].read_text())["services"][
+            "backend"
+        ]
+    )
     assert backend["command"][3:7] == [
         "3711",
         "--directory",

@@ -28,7 +28,7 @@ def test_export_systemd_and_compose_write_valid_files(
 ) -> None:
     demo(runner, live_server)
     units = tmp_path / "units"
-    assert "wrote 6 files" in ok(
+    assert "wrote 12 files" in ok(  # 2 units; per instance 2 env files, 2 drop-ins, a slice
         runner, live_server, "export", "systemd", "all", "--out", str(units)
     )
     verify = subprocess.run(
@@ -45,6 +45,8 @@ def test_export_systemd_and_compose_write_valid_files(
     )
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
     assert 'PORT_BACKEND="3411"' in (units / "env" / "2" / "backend.env").read_text()
+    drop_in = units / "roost-stack-backend@2.service.d" / "roost.conf"
+    assert "Slice=roost-stack-2.slice" in drop_in.read_text()
 
     compose = tmp_path / "compose"
     ok(runner, live_server, "export", "compose", "1", "-o", str(compose))

@@ -24,6 +24,7 @@ from roost.files import (
     uses_secrets,
 )
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, same_file
+from roost.runtime.limits import effective_limits
 from roost.yaml_io import SafeDumper
 
 FORMAT_VERSION = "2.4"  # the last format with mem_limit/cpus/pids_limit outside swarm
@@ -121,6 +122,7 @@ def _override(target: ExportTarget) -> tuple[dict[str, Any], bool]:
     directory = str(target.directory)
     services: dict[str, Any] = {}
     holds_secret = False
+    own_limits = _own_limits(target)
     for name in spec.start_order():
         definition = spec.services[name]
         listed = definition.listed_secrets(target.secrets)
@@ -153,6 +155,7 @@ def _override(target: ExportTarget) -> tuple[dict[str, Any], bool]:
         ]
         if ports:
             service["ports"] = [f"{port}:{port}" for port in ports]
+        service.update(own_limits)
         service["working_dir"] = directory
         service["volumes"] = [f"{directory}:{directory}"]
         service["environment"] = {
@@ -160,3 +163,17 @@ def _override(target: ExportTarget) -> tuple[dict[str, Any], bool]:
         }
         services[name] = service
     return {"version": FORMAT_VERSION, "services": services}, holds_secret
+
+
+def _own_limits(target: ExportTarget) -> dict[str, Any]:
+    """The limits the instance's config sets over the app's (compose holds them per
+    service: each container gets them, where roost holds them for the instance as a
+    whole)."""
+    app = effective_limits(target.spec.limits, {})
+    own = effective_limits(target.spec.limits, target.config)
+    keys = {"memory": "mem_limit", "cpu": "cpus", "pids": "pids_limit"}
+    return {
+        keys[name]: value
+        for name, value in own.as_dict().items()
+        if value is not None and value != app.as_dict()[name]
+    }

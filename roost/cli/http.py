@@ -98,7 +98,10 @@ class HttpSession:
         if json is not None:
             content = json_module.dumps(json).encode()
             sent["Content-Type"] = "application/json"
-        for attempt in (1, 2):  # a kept-alive connection the server closed: once more, anew
+        # A kept-alive connection the server closed while it was idle fails at once: asked
+        # once more on a new one. (The server closes idle connections, never one it has
+        # read a request on, so nothing is done twice.)
+        for attempt in (1, 2):
             connection = self._connection()
             connection.timeout = timeout
             reused = connection.sock is not None

@@ -62,7 +62,7 @@ class RecentListeners:
 
     def __init__(self, fresh_for: float = FRESH_FOR) -> None:
         self._fresh_for = fresh_for
-        self._taken = -1.0
+        self._taken: float | None = None  # when the last dump was taken
         self._ports: frozenset[int] = frozenset()
         self.available = True
 
@@ -71,7 +71,7 @@ class RecentListeners:
         if not self.available:
             return None
         now = time.monotonic()
-        if now - self._taken > self._fresh_for:
+        if self._taken is None or now - self._taken > self._fresh_for:
             try:
                 self._ports = listening_ports()
             except OSError:

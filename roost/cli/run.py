@@ -213,23 +213,12 @@ def status(
         output.print_json(rows)
         return
     table = Table(box=None, header_style="bold")
-    for column in (
-        "INSTANCE",
-        "STATE",
-        "SERVICE",
-        "STATUS",
-        "PID",
-        "PORT",
-        "UPTIME",
-        "RESTARTS",
-        "CPU",
-        "RSS",
-    ):
+    for column in STATUS_COLUMNS:
         table.add_column(column)
     for row in rows:
         state = output.styled_state(row["state"])
         if not row["services"]:
-            table.add_row(row["instance_id"], state, "-", "", "", "", "", "", "", "")
+            table.add_row(row["instance_id"], state, "-", *[""] * (len(STATUS_COLUMNS) - 3))
         for index, s in enumerate(row["services"]):
             table.add_row(
                 row["instance_id"] if index == 0 else "",

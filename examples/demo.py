@@ -16,36 +16,36 @@ import sys
 from pathlib import Path
 
 from roost.auth import LOCAL_ACTOR
+from roost.composition import open_context
 from roost.domain.errors import Conflict
-from roost.services import instances, products
+from roost.services import create, products
 from roost.services.app_specs import register_app
-from roost.services.context import Context
 from roost.settings import Settings
 from roost.specfile import load_spec
 
 EXAMPLE_SPEC = Path(__file__).parent / "roost.toml"
 STACKS = [
-    instances.CreateRequest(app="stack", instance_id="1", name="dev stack 1", tags=("dev",)),
-    instances.CreateRequest(app="stack", instance_id="2", name="dev stack 2", tags=("dev",)),
+    create.CreateRequest(app="stack", instance_id="1", name="dev stack 1", tags=("dev",)),
+    create.CreateRequest(app="stack", instance_id="2", name="dev stack 2", tags=("dev",)),
 ]
 DEMO_INSTANCES = [
-    instances.CreateRequest(
+    create.CreateRequest(
         instance_id="pvp", name="PvP server", tags=("game", "eu"), config={"max_players": 16}
     ),
-    instances.CreateRequest(
+    create.CreateRequest(
         instance_id="pve", name="PvE server", tags=("game", "eu"), config={"max_players": 8}
     ),
 ]
 
 
 async def set_up(settings: Settings) -> None:
-    ctx = await Context.open(settings)
+    ctx = await open_context(settings)
     try:
         spec = load_spec(EXAMPLE_SPEC)
         await register_app(ctx, LOCAL_ACTOR, spec.app("stack"), make_default=False)
         for request in [*STACKS, *DEMO_INSTANCES]:
             with contextlib.suppress(Conflict):  # made by an earlier run
-                await instances.create_instance(ctx, LOCAL_ACTOR, request)
+                await create.create_instance(ctx, LOCAL_ACTOR, request)
         if not await products.instances_of(ctx, LOCAL_ACTOR, "my-product"):
             for version in ("1.0.0", "2.0.0"):
                 await products.register(ctx, LOCAL_ACTOR, "my-product", version, None)

@@ -10,52 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import nodes
-
-from roost.domain.errors import InvalidInput
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
-
-_ENVIRONMENT = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
-ENV_FILE = "roost.env"
-RECORD = "instance.json"
-SUBDIRS = ("data", "logs", "env")
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    path: str  # relative to the instance directory
-    content: str
-    secret: bool = False  # uses a secret: mode 0600
-
-
-@lru_cache(maxsize=4096)
-def uses_secrets(template: str) -> bool:
-    tree = _ENVIRONMENT.parse(template)
-    return any(node.name == "secrets" for node in tree.find_all(nodes.Name))
-
-
-@lru_cache(maxsize=4096)
-def _compiled(template: str) -> jinja2.Template:
-    """Compiling is most of a render's cost; specs repeat the same few templates."""
-    return _ENVIRONMENT.from_string(template)
-
-
-def render(template: str, context: Mapping[str, Any], *, where: str) -> str:
-    if "{" not in template:
-        return template  # no tag, no expression, no comment: nothing to render
-    try:
-        return _compiled(template).render(context)
-    except jinja2.TemplateError as exc:
-        raise InvalidInput(f"cannot render {where}: {exc}", code="RENDER_FAILED") from None
+from roost.domain.templates import render, uses_secrets
+from roost.instance_dir import ENV_FILE, RECORD, RenderedFile, service_env_file
 
 
 def template_context(
@@ -178,15 +139,9 @@ def render_instance(
     ]
     for service in spec.services:
         variables = service_environment(base, instance, spec, service, config, directory, None)
-        files.append(RenderedFile(f"env/{service}.env", env_file(variables)))
+        files.append(RenderedFile(service_env_file(service), env_file(variables)))
     context = template_context(instance, spec, config, directory, secrets)
     for path, file in spec.files.items():
         content = render(file.content, context, where=f"files.{path}")
         files.append(RenderedFile(path, content, secret=uses_secrets(file.content)))
     return files
-
-
-def check_relative(path: str) -> None:
-    """Defence in depth (the spec checks it too): a path stays inside the directory."""
-    if not path or path.startswith("/") or ".." in path.split("/") or "\x00" in path:
-        raise InvalidInput(f"unsafe file path {path!r}", code="INVALID_PATH")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from roost.domain.errors import Conflict
 
-SUBDIRS = ("instances", "backups", "logs")
+INSTANCES = "instances"  # one folder per instance: roost.instance_dir says what it holds
+SUBDIRS = (INSTANCES, "backups", "logs")
 
 
 class Home:

@@ -1,7 +1,11 @@
-"""The instance directory on disk: ``<home>/instances/<id>/`` (the thin OS layer).
+"""The instance directory, ``<home>/instances/<id>/``: its layout and the writes to it.
 
-Files are written whole or not at all (temporary file, fsync, rename), so a crash never
-leaves one half-written; a file that holds a secret is created with mode 0600.
+Its layout is said here and nowhere else: ``roost.env`` and ``env/<service>.env`` (the
+environment, without secrets), the app's rendered files, ``instance.json`` (enough to
+rebuild the registry entry), ``data/`` (the instance's own state) and
+``logs/<service>.log``. Paths are computed without touching the disk. Files are written
+whole or not at all (temporary file, fsync, rename), so a crash never leaves one
+half-written; a file that holds a secret is created with mode 0600.
 """
 
 from __future__ import annotations
@@ -11,9 +15,35 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from roost.files import SUBDIRS, RenderedFile, check_relative
+from roost.domain.templates import check_inside
+from roost.home import INSTANCES
+
+ENV_FILE = "roost.env"
+RECORD = "instance.json"
+DATA = "data"
+LOGS = "logs"
+ENV = "env"
+SUBDIRS = (DATA, LOGS, ENV)
+
+
+def service_env_file(service: str) -> str:
+    """A service's env file, relative to the instance directory."""
+    return f"{ENV}/{service}.env"
+
+
+def log_file(service: str) -> str:
+    """A service's log, relative to the instance directory."""
+    return f"{LOGS}/{service}.log"
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: str  # relative to the instance directory
+    content: str
+    secret: bool = False  # uses a secret: mode 0600
 
 
 def write_atomic(path: Path, content: str, *, mode: int = 0o644) -> None:
@@ -32,9 +62,38 @@ def write_atomic(path: Path, content: str, *, mode: int = 0o644) -> None:
         raise
 
 
+def instances_root(home: Path) -> Path:
+    """The folder that holds every instance directory of the home."""
+    return home / INSTANCES
+
+
+def instance_dirs(home: Path) -> list[InstanceDir]:
+    """Every instance directory of the home, by id."""
+    root = instances_root(home)
+    if not root.is_dir():
+        return []
+    return [InstanceDir(home, entry.name) for entry in sorted(root.iterdir()) if entry.is_dir()]
+
+
 class InstanceDir:
     def __init__(self, home: Path, instance_id: str) -> None:
-        self.path = home / "instances" / instance_id
+        self.instance_id = instance_id
+        self.path = instances_root(home) / instance_id
+
+    @property
+    def data(self) -> Path:
+        return self.path / DATA
+
+    @property
+    def record(self) -> Path:
+        return self.path / RECORD
+
+    def log(self, service: str) -> Path:
+        return self.path / log_file(service)
+
+    def log_files(self) -> list[Path]:
+        """Every service log (not the rotated copies), by name."""
+        return sorted((self.path / LOGS).glob("*.log"))
 
     def ensure(self) -> None:
         for name in SUBDIRS:
@@ -45,7 +104,7 @@ class InstanceDir:
         self.ensure()
         written = []
         for file in files:
-            check_relative(file.path)
+            check_inside(file.path)
             target = self.path / file.path
             mode = 0o600 if file.secret else 0o644
             try:
@@ -58,6 +117,18 @@ class InstanceDir:
                 write_atomic(target, file.content, mode=mode)
                 written.append(file.path)
         return written
+
+    def copy_data_to(self, other: InstanceDir) -> None:
+        """Copy ``data/`` into ``other``'s (symlinks as symlinks); nothing when there is none."""
+        if self.data.is_dir():
+            shutil.copytree(self.data, other.data, symlinks=True, dirs_exist_ok=True)
+
+    def remove_files(self, paths: Iterable[str]) -> None:
+        """Remove these files (relative paths) where they exist."""
+        for path in paths:
+            check_inside(path)
+            with contextlib.suppress(FileNotFoundError):
+                (self.path / path).unlink()
 
     def clean(self, keep: Iterable[str] = ()) -> None:
         """Remove rendered files, logs and data (seed 004's clean); keep the directory."""

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from roost.api.app import create_app
+from roost.composition import open_context
 from roost.registry.tables import metadata
 from roost.services.context import Context
 from roost.settings import Settings, sqlite_url
@@ -108,7 +109,7 @@ def settings(tmp_path: Path, database_url: str, worker_id: str) -> Settings:
 @asynccontextmanager
 async def opened_context(settings: Settings) -> AsyncIterator[Context]:
     """A context on ``settings`` with every table empty, closed afterwards."""
-    ctx = await Context.open(settings)
+    ctx = await open_context(settings)
     await ctx.registry.write(_empty_all_tables)
     try:
         yield ctx

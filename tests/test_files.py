@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from roost.files import env_file, uses_secrets
+from roost.domain.templates import uses_secrets
+from roost.files import env_file
 
 
 def test_env_files_quote_what_systemd_and_compose_would_misread() -> None:

@@ -27,6 +27,7 @@ from roost.api.v1 import (
     services,
     transfer,
 )
+from roost.composition import open_context
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
 from roost.services.context import Context
@@ -64,7 +65,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
             yield
             return
         assert settings is not None
-        opened = await Context.open(settings)
+        opened = await open_context(settings)
         app.state.context = opened
         try:
             yield

@@ -26,12 +26,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from roost.cache.keys import check_key
+from roost.domain.cursors import decode_cursor, encode_cursor
 from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError
-from roost.domain.ids import validate_instance_id
 from roost.domain.states import SERVED_STATES
 from roost.metrics import CacheTraffic
 from roost.services.context import Context
 from roost.services.directory import Tenant
+from roost.services.tenants import tenant as tenant_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,6 +44,8 @@ MAX_BATCH = 1000
 MAX_LIST = 1000
 MAX_TTL_S = 10 * 365 * 24 * 3600
 DEFAULT_INSTANCE = "default"  # only batch/get falls back to it (seed 001)
+
+READ, WRITE = "cache.read", "cache.write"  # what the policy is asked, on the instance
 
 _JSON = [(b"content-type", b"application/json")]
 _OCTETS = b"application/octet-stream"
@@ -103,7 +106,7 @@ class DataPlane:
         if rest in (b"", b"/"):
             if method != "GET":
                 raise MethodNotAllowed(f"{method} is not allowed on {PREFIX}")
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, READ)
             await self._list(ctx, scope, tenant, send)
             return "list"
         try:
@@ -115,7 +118,7 @@ class DataPlane:
             return key.replace("/", "_")
         check_key(key)
         if method in ("GET", "HEAD"):
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, READ)
             value = await ctx.cache.get(tenant.instance_id, key)
             if value is None:
                 if method == "HEAD":
@@ -133,12 +136,12 @@ class DataPlane:
         if method == "PUT":
             value = await self._body(scope, receive, ctx.settings.cache_max_value_bytes)
             ttl = _ttl(scope)
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, WRITE)
             await ctx.cache.put(tenant.instance_id, key, value, ttl, tenant.limits)
             await _respond(send, *_no_content())
             return "put"
         if method == "DELETE":
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, WRITE)
             if not await ctx.cache.delete(tenant.instance_id, key):
                 raise KeyNotFound("key not found", key=key)
             await _respond(send, *_no_content())
@@ -147,16 +150,19 @@ class DataPlane:
 
     # -- instance context ----------------------------------------------------------------
 
-    async def _tenant(self, ctx: Context, scope: Scope, *, required: bool) -> Tenant:
+    async def _tenant(
+        self, ctx: Context, scope: Scope, access: str, *, required: bool = True
+    ) -> Tenant:
+        """The instance the request names, served only to a caller the policy lets
+        ``access`` it, and only while it is in a state the data plane serves."""
         instance_id = _instance_id(scope)
         if instance_id is None:
             if required:
                 raise InvalidInput("instance ID is required", code="MISSING_INSTANCE_ID")
             instance_id = DEFAULT_INSTANCE
-        tenant = ctx.directory.cached(instance_id)
-        if tenant is None:
-            validate_instance_id(instance_id)
-            tenant = await ctx.directory.resolve(instance_id)
+        actor = await ctx.authenticator.authenticate(scope)
+        tenant = await tenant_of(ctx, actor, instance_id)
+        await ctx.policy.authorize(actor, access, instance_id)
         if tenant.state not in SERVED_STATES:
             raise Conflict(
                 f"instance is {tenant.state.value}",
@@ -214,18 +220,18 @@ class DataPlane:
         if operation == "set":
             entries = _entries(data, encoded=encoding == "base64")
             ttl = _ttl(scope)
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, WRITE)
             await ctx.cache.put_many(tenant.instance_id, entries, ttl, tenant.limits)
             await _json(send, 200, {"written": len(entries)})
             return
         keys = _keys(data)
         if operation == "delete":
-            tenant = await self._tenant(ctx, scope, required=True)
+            tenant = await self._tenant(ctx, scope, WRITE)
             await _json(
                 send, 200, {"deleted": await ctx.cache.delete_many(tenant.instance_id, keys)}
             )
             return
-        tenant = await self._tenant(ctx, scope, required=False)  # seed 001: falls back to default
+        tenant = await self._tenant(ctx, scope, READ, required=False)  # seed 001: default
         found = await ctx.cache.get_many(tenant.instance_id, keys)
         body: dict[str, Any] = {
             "entries": {},
@@ -255,11 +261,11 @@ class DataPlane:
                 f"limit must be a whole number from 1 to {MAX_LIST}", code="INVALID_LIMIT"
             )
         limit = int(limit_text)
-        after = _decode_cursor(query["cursor"]) if query.get("cursor") else None
+        after = decode_cursor(query["cursor"]) if query.get("cursor") else None
         keys = await ctx.cache.list_keys(tenant.instance_id, prefix, after, limit + 1)
         more = len(keys) > limit
         keys = keys[:limit]
-        cursor = _encode_cursor(keys[-1]) if more else None
+        cursor = encode_cursor(keys[-1]) if more else None
         await _json(
             send, 200, {"instance_id": tenant.instance_id, "keys": keys, "next_cursor": cursor}
         )
@@ -346,15 +352,3 @@ def _entries(data: dict[str, Any], *, encoded: bool) -> dict[str, bytes]:
                 message = f"value of {key!r} is not valid UTF-8 (send it with ?encoding=base64)"
                 raise InvalidInput(message, code="INVALID_BODY") from None
     return values
-
-
-def _encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput(f"invalid cursor {cursor!r}", code="INVALID_CURSOR") from None

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from roost.auth import LOCAL_ACTOR, Actor
+from roost.auth import Actor
 from roost.services.context import Context
 
 
@@ -20,9 +20,9 @@ async def get_context(request: Request) -> Context:
 
 
 async def get_actor(request: Request) -> Actor:
-    """The caller. Until users and tokens exist, every caller is the local actor."""
-    del request
-    return LOCAL_ACTOR
+    """The caller, as the context's authenticator tells it from the request."""
+    context: Context = request.app.state.context
+    return await context.authenticator.authenticate(request.scope)
 
 
 Ctx = Annotated[Context, Depends(get_context)]

@@ -17,9 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from roost.api.app import create_app
+from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
 from roost.home import Home
-from roost.services.context import Context
+from roost.services import runner
 from roost.settings import Settings
 
 SHUTDOWN_GRACE_S = 5
@@ -42,14 +43,14 @@ def _check_bindable(host: str, port: int) -> None:
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
     try:
-        context = await Context.open(settings)
+        context = await open_context(settings)
     except (OSError, SQLAlchemyError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         message = f"cannot open the registry {where}: {reason}"
         raise RoostError(message, code="REGISTRY_UNAVAILABLE") from exc
     try:
-        await context.runner.boot()
+        await runner.boot(context)
         config = uvicorn.Config(
             create_app(context=context),
             host=host,

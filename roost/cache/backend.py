@@ -9,7 +9,7 @@ another namespace. Writes that would pass a namespace's limits raise
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from roost.domain.errors import RoostError
 
@@ -29,6 +29,18 @@ class Limits:
 class Usage:
     bytes: int
     keys: int
+
+
+def over_quota(
+    namespace: str, what: Literal["bytes", "keys"], would: int, used: int, limits: Limits
+) -> StorageQuotaExceeded:
+    """The error for a write that would take ``namespace`` from ``used`` to ``would``
+    bytes or keys, past its limit."""
+    limit = limits.max_bytes if what == "bytes" else limits.max_keys
+    message = f"instance {namespace!r} would hold {would} {what}, over its limit of {limit}"
+    if what == "bytes":
+        return StorageQuotaExceeded(message, limit_bytes=limit, used_bytes=used)
+    return StorageQuotaExceeded(message, limit_keys=limit, used_keys=used)
 
 
 def entry_size(key: str, value: bytes) -> int:
@@ -66,6 +78,11 @@ class CacheBackend(Protocol):
         ...
 
     async def usage(self, namespace: str) -> Usage: ...
+
+    async def expire(self) -> int:
+        """Reclaim the keys whose time to live has passed; how many. Run on a timer. A
+        backend whose server expires keys itself (Redis) has nothing to do here: 0."""
+        return 0
 
     async def drop(self, namespace: str) -> None:
         """Forget the namespace and everything in it."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sortedcontainers import SortedList
 
-from roost.cache.backend import CacheBackend, Limits, StorageQuotaExceeded, Usage, entry_size
+from roost.cache.backend import CacheBackend, Limits, Usage, entry_size, over_quota
 
 # crc32 of the rest | op | namespace length | key length | value length | expiry (ms, 0 = none)
 HEADER = struct.Struct("<IBBHIq")
@@ -136,18 +136,10 @@ class EmbeddedStore(CacheBackend):
             added_bytes += entry_size(key, value) - (old.size if old else 0)
             added_keys += old is None
         if space.bytes + added_bytes > limits.max_bytes:
-            raise StorageQuotaExceeded(
-                f"instance {namespace!r} would hold {space.bytes + added_bytes} bytes,"
-                f" over its limit of {limits.max_bytes}",
-                limit_bytes=limits.max_bytes,
-                used_bytes=space.bytes,
-            )
+            raise over_quota(namespace, "bytes", space.bytes + added_bytes, space.bytes, limits)
         if len(space.entries) + added_keys > limits.max_keys:
-            raise StorageQuotaExceeded(
-                f"instance {namespace!r} would hold {len(space.entries) + added_keys} keys,"
-                f" over its limit of {limits.max_keys}",
-                limit_keys=limits.max_keys,
-                used_keys=len(space.entries),
+            raise over_quota(
+                namespace, "keys", len(space.entries) + added_keys, len(space.entries), limits
             )
         expires_ms = 0 if ttl_s is None else int((self._clock() + ttl_s) * 1000)
         ns = namespace.encode()
@@ -197,7 +189,7 @@ class EmbeddedStore(CacheBackend):
 
     # -- maintenance -------------------------------------------------------------------
 
-    def expire(self) -> int:
+    async def expire(self) -> int:
         """Reclaim every expired key now; how many there were (run on a timer)."""
         reclaimed = self._expire_due()
         self._maybe_compact()

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from roost.cache.backend import CacheBackend, Limits, StorageQuotaExceeded, Usage
+from roost.cache.backend import CacheBackend, Limits, Usage, over_quota
 
 _PURGE = """
 local function now_ms()
@@ -264,18 +264,8 @@ class RedisStore(CacheBackend):
         result = await self._run(_PUT_MANY, self._books(namespace), args)
         if result != b"OK":
             what, would, current = result[0].decode(), int(result[1]), int(result[2])
-            if what == "bytes":
-                raise StorageQuotaExceeded(
-                    f"instance {namespace!r} would hold {would} bytes,"
-                    f" over its limit of {limits.max_bytes}",
-                    limit_bytes=limits.max_bytes,
-                    used_bytes=current,
-                )
-            raise StorageQuotaExceeded(
-                f"instance {namespace!r} would hold {would} keys,"
-                f" over its limit of {limits.max_keys}",
-                limit_keys=limits.max_keys,
-                used_keys=current,
+            raise over_quota(
+                namespace, "bytes" if what == "bytes" else "keys", would, current, limits
             )
 
     async def delete_many(self, namespace: str, keys: list[str]) -> int:

@@ -7,32 +7,33 @@ import typer
 from rich.table import Table
 
 from roost.cli import output
+from roost.cli.base import JsonFlag, command, group
 from roost.cli.client import CliError, client_of
 from roost.settings import find_spec_file
 
-apps_app = typer.Typer(help="Apps: the blueprints instances follow.", no_args_is_help=True)
+apps_app = group("Apps: the blueprints instances follow.")
 
 
+@command(apps_app, "add")
 def add(
     ctx: typer.Context,
     file: Annotated[
         Path | None, typer.Argument(help="Spec file (default: the nearest roost.toml).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Register every app of a spec file (a changed app needs a new version)."""
     path = file or find_spec_file(Path.cwd())
     if path is None:
         raise CliError("no roost.toml here or above; give the spec file", "SPEC_NOT_FOUND")
     # parsing a spec needs pydantic and Jinja2: imported here, not by every CLI call
-    from roost.services.app_specs import stored_form
     from roost.specfile import load_spec
 
     spec = load_spec(path)
     default = spec.default_app or (next(iter(spec.apps)) if len(spec.apps) == 1 else None)
     results: list[dict[str, Any]] = []
     for name, app in spec.apps.items():
-        body = {"name": name, **stored_form(app)}
+        body = {"name": name, **app.stored_form()}
         params = {"default": "true"} if name == default else {}
         results.append(client_of(ctx).json("POST", "/v1/apps", json=body, params=params))
     if as_json:
@@ -43,9 +44,8 @@ def add(
         output.out.print(f"{result['name']} {result['version']}{mark}")
 
 
-def list_(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+@command(apps_app, "list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List apps."""
     found = client_of(ctx).json("GET", "/v1/apps")["apps"]
     if as_json:
@@ -65,10 +65,11 @@ def list_(
     output.out.print(table)
 
 
+@command(apps_app, "show")
 def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="App name.", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show an app, its spec and its versions."""
     app = client_of(ctx).json("GET", f"/v1/apps/{name}")
@@ -78,13 +79,3 @@ def show(
     output.out.print(f"{app['name']} {app['version']}" + (" (default)" if app["default"] else ""))
     output.out.print("versions: " + ", ".join(v["version"] for v in app["versions"]))
     output.print_json(app["spec"])
-
-
-def _register() -> None:
-    from roost.cli.main import command
-
-    for function, name in ((add, "add"), (list_, "list"), (show, "show")):
-        command(target=apps_app, name=name)(function)
-
-
-_register()

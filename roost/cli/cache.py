@@ -2,15 +2,16 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
 
 from roost.cli import output
+from roost.cli.base import JsonFlag, command, group
 from roost.cli.client import CliError, client_of
 
-cache_app = typer.Typer(help="Read and write an instance's cache namespace.", no_args_is_help=True)
+cache_app = group("Read and write an instance's cache namespace.")
 
 Instance = Annotated[str, typer.Option("--instance", "-i", help="Instance id (required).")]
 Key = Annotated[
@@ -23,13 +24,7 @@ def key_path(key: str) -> str:
     return "/v1/cache/" + quote(key, safe="").replace(".", "%2E")
 
 
-def register(command: Any) -> None:
-    """Decorate with the CLI's one-line error handling (shared with the main commands)."""
-    from roost.cli.main import command as main_command
-
-    return main_command(target=cache_app, name=command.__name__.rstrip("_"))(command)  # type: ignore[no-any-return]
-
-
+@command(cache_app, "get")
 def get(
     ctx: typer.Context,
     key: Key,
@@ -49,6 +44,7 @@ def get(
         sys.stdout.buffer.flush()
 
 
+@command(cache_app, "put")
 def put(
     ctx: typer.Context,
     key: Key,
@@ -67,17 +63,19 @@ def put(
     output.out.print(f"{key}: {len(body)} bytes")
 
 
+@command(cache_app, "del")
 def del_(ctx: typer.Context, key: Key, instance: Instance) -> None:
     """Delete a key."""
     client_of(ctx).request("DELETE", key_path(key), headers={"X-Instance-ID": instance})
     output.out.print(f"deleted {key}")
 
 
+@command(cache_app, "ls")
 def ls(
     ctx: typer.Context,
     instance: Instance,
     prefix: Annotated[str, typer.Option(help="Only keys starting with this.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List an instance's keys, in byte order."""
     params = [("prefix", prefix), ("limit", "1000")]
@@ -90,8 +88,5 @@ def ls(
         for key in keys:
             output.out.print(key, markup=False, highlight=False)
 
-
-for _command in (get, put, del_, ls):
-    register(_command)
 
 __all__ = ["CliError", "cache_app"]

@@ -6,14 +6,11 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli import output
+from roost.cli.base import InstanceArg, command, group
 from roost.cli.client import CliError, client_of
 from roost.domain.values import dotted_patch, lookup_dotted, merge_patch
 
-config_app = typer.Typer(
-    help="An instance's config: app defaults under its overrides.", no_args_is_help=True
-)
-
-InstanceArg = Annotated[str, typer.Argument(help="Instance id.", show_default=False)]
+config_app = group("An instance's config: app defaults under its overrides.")
 
 
 def _value(raw: str) -> Any:
@@ -23,6 +20,7 @@ def _value(raw: str) -> Any:
         return raw
 
 
+@command(config_app, "get")
 def get(
     ctx: typer.Context,
     instance_id: InstanceArg,
@@ -41,6 +39,7 @@ def get(
     output.print_json(value)
 
 
+@command(config_app, "set")
 def set_(
     ctx: typer.Context,
     instance_id: InstanceArg,
@@ -59,6 +58,7 @@ def set_(
     output.out.print(f"{instance_id}: set {', '.join(p.partition('=')[0] for p in pairs)}")
 
 
+@command(config_app, "unset")
 def unset(
     ctx: typer.Context,
     instance_id: InstanceArg,
@@ -69,13 +69,3 @@ def unset(
         "PATCH", f"/v1/instances/{instance_id}/config", json=dotted_patch(key, None)
     )
     output.out.print(f"{instance_id}: unset {key}")
-
-
-def _register() -> None:
-    from roost.cli.main import command
-
-    for function, name in ((get, "get"), (set_, "set"), (unset, "unset")):
-        command(target=config_app, name=name)(function)
-
-
-_register()

@@ -8,16 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli import output
+from roost.cli.base import TargetArg, command, group
 from roost.cli.client import Client, CliError, client_of
 
-export_app = typer.Typer(
-    help="Instances as files for other engines, or as a portable document.",
-    no_args_is_help=True,
-)
+export_app = group("Instances as files for other engines, or as a portable document.")
 
-TargetArg = Annotated[
-    str, typer.Argument(help="Instance id, or 'all'.", show_default=False, metavar="ID|all")
-]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder to write into.")]
 SecretsFlag = Annotated[
     bool,
@@ -60,13 +55,14 @@ def _write_export(client: Client, kind: str, target: str, out: Path, with_secret
     if not files:
         raise CliError("nothing to export: no instance with services", "NOTHING_TO_EXPORT")
     for file in files:
-        from roost.files import check_relative
+        from roost.domain.templates import check_inside
 
-        check_relative(file["path"])
+        check_inside(file["path"])
         _write(folder / file["path"], file["content"], file["mode"])
     output.out.print(f"wrote {len(files)} files to {folder}")
 
 
+@command(export_app, "systemd")
 def systemd(
     ctx: typer.Context, target: TargetArg, out: OutOption, with_secrets: SecretsFlag = False
 ) -> None:
@@ -79,6 +75,7 @@ def systemd(
     )
 
 
+@command(export_app, "compose")
 def compose(
     ctx: typer.Context, target: TargetArg, out: OutOption, with_secrets: SecretsFlag = False
 ) -> None:
@@ -87,6 +84,7 @@ def compose(
     output.out.print(f"run one: cd {out}/<app>/<id> && docker compose up -d")
 
 
+@command(export_app, "instance")
 def instance(
     ctx: typer.Context,
     target: TargetArg,
@@ -109,6 +107,7 @@ def instance(
     output.out.print(f"wrote {out}")
 
 
+@command(name="import")
 def import_(
     ctx: typer.Context,
     file: Annotated[
@@ -141,14 +140,3 @@ def import_(
     for item in created:
         ports = " ".join(f"{name}:{port}" for name, port in item["ports"].items())
         output.out.print(f"imported {item['instance_id']}" + (f" ({ports})" if ports else ""))
-
-
-def _register() -> None:
-    from roost.cli.main import app, command
-
-    for function, name in ((systemd, "systemd"), (compose, "compose"), (instance, "instance")):
-        command(target=export_app, name=name)(function)
-    command(target=app, name="import")(import_)
-
-
-_register()

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from roost.cli import output
+from roost.cli.base import JsonFlag, TargetArg, command
 from roost.cli.client import Client, CliError, client_of
 from roost.domain.ids import ordinal_of_id
 
@@ -25,14 +26,10 @@ STATUS_COLUMNS = (
     "INSTANCE", "STATE", "SERVICE", "STATUS", "PID", "PORT", "UPTIME", "RESTARTS", "CPU", "RSS"
 )  # fmt: skip
 
-TargetArg = Annotated[
-    str, typer.Argument(help="Instance id, or 'all'.", show_default=False, metavar="ID|all")
-]
 AppOption = Annotated[str | None, typer.Option("--app", help="Only instances of this app.")]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", "-t", help="Only instances with this tag.")
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def select(client: Client, target: str, app: str | None, tags: list[str] | None) -> list[str]:
@@ -144,6 +141,18 @@ def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
     return run
 
 
+for _action, _verb, _help in (
+    ("start", "start", "Start instances (ID or all)."),
+    ("stop", "stop", "Stop instances."),
+    ("restart", "restart", "Restart instances: stop, then start with current config."),
+    ("pause", "pause", "Pause (freeze) instances."),
+    ("resume", "resume", "Resume paused instances."),
+    ("stop", "down", "Stop instances (seed 004's down)."),
+):
+    command(name=_verb)(_lifecycle(_action, _verb, _help))
+
+
+@command(name="up")
 def up(
     ctx: typer.Context,
     target: TargetArg,
@@ -195,6 +204,7 @@ def _size(value: int | None) -> str:
     return str(value)
 
 
+@command(name="status")
 def status(
     ctx: typer.Context,
     target: TargetArg,
@@ -244,6 +254,7 @@ def _status_of(client: Client, instance_id: str) -> tuple[dict[str, Any], list[A
     return instance, services
 
 
+@command(name="logs")
 def logs(
     ctx: typer.Context,
     target: TargetArg,
@@ -276,20 +287,3 @@ def logs(
     with ThreadPoolExecutor(max(1, min(len(ids), 64))) as pool:
         for result in [pool.submit(stream, i) for i in ids]:
             result.result()
-
-
-def _register() -> None:
-    from roost.cli.main import app, command
-
-    for action, verb, help_text in (
-        ("start", "start", "Start instances (ID or all)."),
-        ("stop", "stop", "Stop instances."),
-        ("restart", "restart", "Restart instances: stop, then start with current config."),
-        ("pause", "pause", "Pause (freeze) instances."),
-        ("resume", "resume", "Resume paused instances."),
-        ("stop", "down", "Stop instances (seed 004's down)."),
-    ):
-        command(target=app, name=verb)(_lifecycle(action, verb, help_text))
-    command(target=app, name="up")(up)
-    command(target=app, name="status")(status)
-    command(target=app, name="logs")(logs)

@@ -7,17 +7,15 @@ import typer
 from rich.table import Table
 
 from roost.cli import output
+from roost.cli.base import InstanceArg, JsonFlag, command, group
 from roost.cli.client import client_of
 
-secret_app = typer.Typer(
-    help="Secrets: encrypted per instance, never listed with values.", no_args_is_help=True
-)
+secret_app = group("Secrets: encrypted per instance, never listed with values.")
 
-InstanceArg = Annotated[str, typer.Argument(help="Instance id.", show_default=False)]
 NameArg = Annotated[str, typer.Argument(help="Secret name.", show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+@command(secret_app, "set")
 def set_(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Set a secret. The value comes from stdin, or a hidden prompt; never from the command line."""
     if sys.stdin.isatty():
@@ -30,6 +28,7 @@ def set_(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     output.out.print(f"{instance_id}: secret {name} set")
 
 
+@command(secret_app, "list")
 def list_(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
     """Secret names and when each was set (never values)."""
     found = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/secrets")["secrets"]
@@ -47,35 +46,22 @@ def list_(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = Fals
     output.out.print(table)
 
 
+@command(secret_app, "get")
 def get(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Print a secret's value (recorded as an event)."""
     value = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/secrets/{name}")["value"]
     sys.stdout.write(value + "\n")
 
 
+@command(secret_app, "rm")
 def rm(ctx: typer.Context, instance_id: InstanceArg, name: NameArg) -> None:
     """Delete a secret."""
     client_of(ctx).request("DELETE", f"/v1/instances/{instance_id}/secrets/{name}")
     output.out.print(f"{instance_id}: secret {name} deleted")
 
 
+@command(secret_app, "rotate-key")
 def rotate_key(ctx: typer.Context) -> None:
     """Re-encrypt every secret and private key under a new home key."""
     count = client_of(ctx).json("POST", "/v1/secret-key/rotate")["reencrypted"]
     output.out.print(f"re-encrypted {count} secrets and keys under a new key")
-
-
-def _register() -> None:
-    from roost.cli.main import command
-
-    for function, name in (
-        (set_, "set"),
-        (list_, "list"),
-        (get, "get"),
-        (rm, "rm"),
-        (rotate_key, "rotate-key"),
-    ):
-        command(target=secret_app, name=name)(function)
-
-
-_register()

@@ -1,8 +1,15 @@
-"""Time as roost writes it: timezone-aware UTC, shown as RFC 3339 with ``Z``."""
+"""Time as roost reads and writes it: timezone-aware UTC, shown as RFC 3339 with ``Z``.
+
+What waits or measures intervals (background jobs, the supervisor, activity tracking)
+takes a :class:`Clock`, so a test can replay time instead of waiting for it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 
 def utcnow() -> datetime:
@@ -24,3 +31,24 @@ def parse_rfc3339(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start, never going back: for intervals and deadlines."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: the event loop's own time, and its sleep."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()

@@ -20,11 +20,10 @@ from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.ids import ID_PATTERN
 from roost.domain.sizes import parse_size
+from roost.domain.templates import INSTANCE_FIELDS, SECRETS, TEMPLATE_NAMES, is_inside, parse
 
 T = TypeVar("T")
 PORT_NAME = r"^[a-z][a-z0-9_]{0,31}$"
-TEMPLATE_NAMES = frozenset({"instance", "ports", "config", "app"})
-INSTANCE_FIELDS = frozenset({"id", "name", "ordinal", "dir", "app", "version", "tags"})
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -132,6 +131,10 @@ class AppSpec(Frozen):
     def bare(self) -> bool:
         return not self.services
 
+    def stored_form(self) -> dict[str, Any]:
+        """The spec as the registry keeps it: JSON, files inline, without the name."""
+        return self.model_dump(mode="json", exclude={"name"})
+
     def service_ports(self, service: str) -> list[str]:
         """The ports a service uses: its list, else the port named like it, else none."""
         declared = self.services[service].ports
@@ -238,7 +241,7 @@ def parse_app(
 
 
 def _file(path: str, file: Any, read_file: FileReader, where: str, problems: list[str]) -> Any:
-    if path.startswith("/") or ".." in path.split("/") or not path or path.endswith("/"):
+    if not is_inside(path):
         problems.append(f"{where}: a file path must be relative, inside the instance directory")
     if isinstance(file, str):
         try:
@@ -312,18 +315,15 @@ def _cycles(app: AppSpec, where: str) -> list[str]:
     return []
 
 
-_ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-
-
 def _templates(app: AppSpec, where: str) -> list[str]:
     """Every template parses and names only variables that exist."""
     found: list[str] = []
 
     def check(text: str, at: str, secrets: Iterable[str] | None = ()) -> None:
         """``secrets``: the names a service lists; None: any (files may use any secret)."""
-        allowed = TEMPLATE_NAMES | ({"secrets"} if secrets is None or secrets else set())
+        allowed = TEMPLATE_NAMES | ({SECRETS} if secrets is None or secrets else set())
         try:
-            tree = _ENVIRONMENT.parse(text)
+            tree = parse(text)
         except jinja2.TemplateSyntaxError as exc:
             found.append(f"{at}: template error on line {exc.lineno}: {exc.message}")
             return
@@ -337,9 +337,7 @@ def _templates(app: AppSpec, where: str) -> list[str]:
             elif node.node.name == "instance" and node.attr not in INSTANCE_FIELDS:
                 found.append(f"{at}: template uses instance.{node.attr}, which does not exist")
             elif (
-                node.node.name == "secrets"
-                and secrets is not None
-                and node.attr not in set(secrets)
+                node.node.name == SECRETS and secrets is not None and node.attr not in set(secrets)
             ):
                 found.append(
                     f"{at}: template uses secrets.{node.attr}, which the service does not list"

@@ -68,6 +68,11 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     **{(state, A.FAIL): S.ERROR for state in State if state is not S.DELETING},
 }
 
+# Where a restore or move may begin, and so where it goes back to.
+MIGRATION_SOURCES = frozenset(
+    source for (source, _), target in TRANSITIONS.items() if target is S.MIGRATING
+)
+
 # States the data plane serves (seed 001).
 SERVED_STATES = frozenset({S.ACTIVE, S.MIGRATING})
 
@@ -91,3 +96,18 @@ def is_noop(state: State, action: Action) -> bool:
     Restart on an active instance is not a no-op: it stops and starts the services.
     """
     return action is not A.RESTART and TRANSITIONS.get((state, action)) == state
+
+
+def back_from_migration(state: State, previous: State | None) -> State:
+    """Where a restore or move ends: the state the instance had when it began (recorded
+    then); ``inactive`` if that record is not one a migration can begin from."""
+    if state is not S.MIGRATING:
+        raise Conflict(
+            f"cannot end a migration of an instance that is {state.value}",
+            code="INVALID_TRANSITION",
+            state=state.value,
+            action="end migration",
+        )
+    if previous is not None and previous in MIGRATION_SOURCES:
+        return previous
+    return S.INACTIVE

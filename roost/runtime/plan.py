@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
-from roost.files import base_environment, render, service_environment, template_context
+from roost.domain.templates import render
+from roost.files import base_environment, service_environment, template_context
+from roost.instance_dir import log_file
 from roost.runtime.limits import Limits, effective_limits
 
 # What a service inherits from the server's own environment; nothing else leaks in.
@@ -88,7 +90,7 @@ def plan_instance(
                 service=name,
                 argv=tuple(argv),
                 cwd=directory,
-                log=directory / "logs" / f"{name}.log",
+                log=directory / log_file(name),
                 env=env,
                 restart=definition.restart,
                 stop_timeout=definition.stop_timeout,

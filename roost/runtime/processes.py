@@ -21,29 +21,29 @@ from dataclasses import dataclass
 
 import psutil
 
+from roost.runtime.errors import SpawnFailed
 from roost.runtime.plan import ServicePlan
+from roost.runtime.runs import Spawned, Usage
 
 POLL = 0.05
 TAIL_BYTES = 4096
 
 
-class SpawnFailed(Exception):
-    """The executable could not be started at all (missing, not executable)."""
-
-
 @dataclass
-class Spawned:
-    pid: int
-    started_at: float  # psutil create_time: with the pid, the process's identity
-    popen: subprocess.Popen[bytes] | None = None  # None when adopted (not our child)
-    _meter: psutil.Process | None = None  # kept so cpu_percent measures between calls
+class Child:
+    """What this layer keeps of a process it spawned (an adopted one has none)."""
 
-    def exit_code(self) -> int | None:
-        """Reap our child and return its code (negative: killed by that signal);
-        None while it runs, or when it is not our child."""
-        if self.popen is None:
-            return None
-        return self.popen.poll()
+    popen: subprocess.Popen[bytes] | None
+    meter: psutil.Process | None = None  # kept, so cpu_percent measures between calls
+
+
+def exit_code(spawned: Spawned) -> int | None:
+    """Reap our child and return its code (negative: killed by that signal); None while
+    it runs, or when it is not our child."""
+    child = spawned.handle
+    if not isinstance(child, Child) or child.popen is None:
+        return None
+    return child.popen.poll()
 
 
 def spawn(plan: ServicePlan, prefix: list[str] | None = None) -> Spawned:
@@ -72,7 +72,7 @@ def spawn(plan: ServicePlan, prefix: list[str] | None = None) -> Spawned:
         started_at = psutil.Process(popen.pid).create_time()
     except psutil.Error:
         started_at = 0.0  # exited already; the watcher sees it at once
-    return Spawned(popen.pid, started_at, popen)
+    return Spawned(popen.pid, started_at, Child(popen))
 
 
 def _check_executable(plan: ServicePlan) -> None:
@@ -88,9 +88,11 @@ def _check_executable(plan: ServicePlan) -> None:
 def let_go(spawned: Spawned) -> None:
     """Stop being the parent that watches ``spawned`` (the server is leaving it running):
     subprocess would otherwise warn about it and try to reap it later."""
-    if spawned.popen is not None and spawned.popen.returncode is None:
-        spawned.popen.returncode = 0  # not its exit code: ours to forget, not to report
-    spawned.popen = None
+    child = spawned.handle
+    if isinstance(child, Child) and child.popen is not None:
+        if child.popen.returncode is None:
+            child.popen.returncode = 0  # not its exit code: ours to forget, not to report
+        child.popen = None
 
 
 def alive(pid: int, started_at: float) -> bool:
@@ -149,7 +151,8 @@ async def terminate(spawned: Spawned, grace: float) -> None:
     deadline = asyncio.get_running_loop().time() + grace
     # our own child is gone when it is reaped: a leader shows as a zombie while its other
     # threads are still exiting, and waitpid only reports it after them
-    while _living(members.values()) or (spawned.popen is not None and spawned.exit_code() is None):
+    ours = isinstance(spawned.handle, Child) and spawned.handle.popen is not None
+    while _living(members.values()) or (ours and exit_code(spawned) is None):
         if asyncio.get_running_loop().time() >= deadline:
             _send(_living(members.values()), spawned.pid, signal.SIGKILL)
             deadline = float("inf")
@@ -164,18 +167,14 @@ def _send(processes: Iterable[psutil.Process], pgid: int, sig: signal.Signals) -
             process.send_signal(sig)
 
 
-@dataclass(frozen=True)
-class Usage:
-    cpu_percent: float  # since the previous reading (0.0 on the first)
-    rss_bytes: int  # the leader and its descendants
-
-
 def usage(spawned: Spawned) -> Usage | None:
     """What the service's processes use now; None when it does not run."""
     try:
-        if spawned._meter is None:
-            spawned._meter = psutil.Process(spawned.pid)
-        leader = spawned._meter
+        if not isinstance(spawned.handle, Child):
+            spawned.handle = Child(None)
+        if spawned.handle.meter is None:
+            spawned.handle.meter = psutil.Process(spawned.pid)
+        leader = spawned.handle.meter
         if abs(leader.create_time() - spawned.started_at) >= 0.01:
             return None
         with leader.oneshot():

@@ -1,7 +1,9 @@
 """What runs an instance's services, as the rest of roost sees it.
 
 The local supervisor is the one implementation today; a backend that drives systemd or
-docker compose on a host would implement the same calls (DESIGN.md: runtime/).
+docker compose on a host would implement the same calls (DESIGN.md: runtime/). What a
+runtime notices by itself (a service changed, exited, was given up) it tells its
+:class:`RuntimeListener`; the services above record it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,49 @@ class Recorded:
     paused: bool = False
 
 
+@dataclass(frozen=True)
+class ServiceChange:
+    """A service's status changed: what the registry keeps so the next server can adopt
+    its process (``pid`` and ``started_at`` only while a process runs)."""
+
+    instance_id: str
+    service: str
+    status: str
+    pid: int | None
+    started_at: float | None
+    restarts: int
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class ServiceExit:
+    """A process exited without being asked to: why, and what the runtime does next."""
+
+    instance_id: str
+    service: str
+    exit_code: int | None
+    reason: str  # "exited with code 3", "was killed by SIGKILL", ...
+    then: str  # "restarting in 0.5 s", "gave up", "not restarted (policy)"
+
+
+class RuntimeListener(Protocol):
+    async def service_changed(self, change: ServiceChange) -> None:
+        """Returns once the change is recorded."""
+        ...
+
+    async def service_exited(self, exited: ServiceExit) -> None: ...
+
+    async def instance_failed(self, instance_id: str, reason: str) -> None:
+        """A service was given up (start limit, or a failure not restarted); the rest of
+        the instance has been stopped."""
+        ...
+
+
 class Runtime(Protocol):
+    def listen(self, listener: RuntimeListener) -> None:
+        """Tell ``listener`` what happens from now on (one listener)."""
+        ...
+
     async def start(self, plans: Sequence[ServicePlan], *, all_or_nothing: bool = True) -> None:
         """Start the services in order, each up before the next (raises StartFailed)."""
         ...

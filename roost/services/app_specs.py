@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.errors import Conflict, NotFound
 from roost.domain.model import App
 from roost.domain.spec import AppSpec
 from roost.registry import apps as q
-from roost.registry.events import record_event
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
 
 
 @dataclass(frozen=True)
@@ -31,28 +28,17 @@ class Registered:
     changed: bool  # a new version (or a new app)
 
 
-def stored_form(spec: AppSpec) -> dict[str, Any]:
-    """The spec as the registry keeps it: JSON, files inline, without the name."""
-    return spec.model_dump(mode="json", exclude={"name"})
-
-
 async def register_app(
     ctx: Context, actor: Actor, spec: AppSpec, *, make_default: bool
 ) -> Registered:
-    await authorize(actor, "app.register", spec.name)
-    body = stored_form(spec)
+    await ctx.policy.authorize(actor, "app.register", spec.name)
+    body = spec.stored_form()
 
-    def apply(conn: Connection) -> Registered:
+    def apply(conn: Connection, record: Recorder) -> Registered:
         app = q.get_app(conn, spec.name)
         if app is None:
             created = q.insert_app(conn, spec.name, spec.version, body)
-            record_event(
-                conn,
-                actor=actor.name,
-                action="app.create",
-                app=spec.name,
-                details={"version": spec.version},
-            )
+            record("app.create", app=spec.name, details={"version": spec.version})
             return Registered(created, created=True, changed=True)
         known = q.version_spec(conn, app.pk, spec.version)
         if known == body:
@@ -66,16 +52,10 @@ async def register_app(
                 version=spec.version,
             )
         updated = q.add_version(conn, app, spec.version, body)
-        record_event(
-            conn,
-            actor=actor.name,
-            action="app.version",
-            app=spec.name,
-            details={"from": app.version, "to": spec.version},
-        )
+        record("app.version", app=spec.name, details={"from": app.version, "to": spec.version})
         return Registered(updated, created=False, changed=True)
 
-    registered = await ctx.registry.write(apply)
+    registered = await commit(ctx, actor, apply)
     ctx.apps.forget(spec.name)
     if make_default:
         await ctx.apps.set_default(spec.name)
@@ -90,14 +70,14 @@ class AppDetail:
 
 
 async def describe_app(ctx: Context, actor: Actor, name: str) -> AppDetail:
-    await authorize(actor, "app.read", name)
+    await ctx.policy.authorize(actor, "app.read", name)
     app = await ctx.apps.get(name)
     history = await ctx.registry.read(q.versions, app.pk)
     return AppDetail(app, history, await ctx.apps.default_name() == name)
 
 
 async def list_apps(ctx: Context, actor: Actor) -> list[AppDetail]:
-    await authorize(actor, "app.list")
+    await ctx.policy.authorize(actor, "app.list")
     default = await ctx.apps.default_name()
 
     def everything(conn: Connection) -> list[tuple[App, list[tuple[str, datetime]]]]:

@@ -1,18 +1,19 @@
 """What the data plane knows about instances, without asking the registry per request.
 
 The directory holds each instance's state and storage limits in memory. It loads an
-instance on first use (creating it when the data plane may, as seed 001 says), and
-every control-plane change that touches an instance forgets it at once, so the next
-request sees the change. It also tracks activity: ``last_active_at`` is written at most
-once a minute per instance, by a background flush, never on the request's path.
+instance on first use, through the loader it is handed (``roost.services.tenants``
+reads the registry, and creates the instance when the data plane may, as seed 001
+says), and every control-plane change that touches an instance forgets it at once, so
+the next request sees the change. It also tracks activity: ``last_active_at`` is
+written at most once a minute per instance, by a background job, never on the
+request's path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,28 +22,16 @@ from sqlalchemy import Connection, update
 
 from roost.cache.backend import Limits
 from roost.domain.clock import utcnow
-from roost.domain.errors import Conflict, instance_not_found
 from roost.domain.model import Instance
 from roost.domain.sizes import parse_size
 from roost.domain.states import State
 from roost.domain.values import lookup_dotted
-from roost.registry import instances as q
 from roost.registry.database import Registry
 from roost.registry.tables import instances
 
-log = logging.getLogger("roost.directory")
-CACHE_APP = "cache"
 ACTIVITY_INTERVAL_S = 60.0
-FLUSH_EVERY_S = 1.0
 DEFAULT_MAX_KEYS = 1_000_000
 DEFAULT_STORAGE = "100GB"
-
-# Seed 001's defaults for an instance the data plane creates on first access.
-SEED_DEFAULT_CONFIG: dict[str, Any] = {
-    "game_type": "default",
-    "region": "default",
-    "resource_quota": {"memory": "8GB", "storage": DEFAULT_STORAGE, "cpu_cores": 4},
-}
 
 
 @dataclass
@@ -76,17 +65,8 @@ def tenant_of(instance: Instance) -> Tenant:
 
 
 class Directory:
-    def __init__(
-        self,
-        registry: Registry,
-        create: Callable[[str], Any],
-        *,
-        auto_create: bool,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, registry: Registry, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._registry = registry
-        self._create = create  # async (instance_id) -> Instance, in the bare app "cache"
-        self._auto_create = auto_create
         self.clock = clock  # monotonic seconds; tests replay time through it
         self._known: dict[str, Tenant] = {}
         self._loading: dict[str, asyncio.Task[Tenant]] = {}
@@ -96,30 +76,20 @@ class Directory:
     def cached(self, instance_id: str) -> Tenant | None:
         return self._known.get(instance_id)
 
-    async def resolve(self, instance_id: str) -> Tenant:
-        """The tenant for ``instance_id``: from memory, the registry, or created."""
+    async def resolve(self, instance_id: str, load: Callable[[], Awaitable[Instance]]) -> Tenant:
+        """The tenant for ``instance_id``: from memory, else through ``load``."""
         tenant = self._known.get(instance_id)
         if tenant is not None:
             return tenant
         loading = self._loading.get(instance_id)
         if loading is None:  # one load per id, however many requests wait for it
-            loading = asyncio.ensure_future(self._load(instance_id))
+            loading = asyncio.ensure_future(self._load(instance_id, load))
             self._loading[instance_id] = loading
             loading.add_done_callback(lambda _: self._loading.pop(instance_id, None))
         return await asyncio.shield(loading)
 
-    async def _load(self, instance_id: str) -> Tenant:
-        instance = await self._registry.read(q.get_instance, instance_id)
-        if instance is None:
-            if not self._auto_create:
-                raise instance_not_found(instance_id)
-            try:
-                instance = await self._create(instance_id)
-            except Conflict:  # created meanwhile by someone else
-                instance = await self._registry.read(q.get_instance, instance_id)
-                if instance is None:
-                    raise
-        tenant = tenant_of(instance)
+    async def _load(self, instance_id: str, load: Callable[[], Awaitable[Instance]]) -> Tenant:
+        tenant = tenant_of(await load())
         self._known[instance_id] = tenant
         return tenant
 
@@ -135,19 +105,13 @@ class Directory:
             self._active[tenant.pk] = utcnow()
 
     async def flush_activity(self) -> None:
+        """Write the activity queued so far (a background job, and once more at close);
+        what a failed write held is queued again by those instances' next activity."""
         if not self._active:
             return
         pending, self._active = self._active, {}
         await self._registry.write(_write_activity, pending)
         self.activity_writes += 1
-
-    async def run_flusher(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            try:
-                await self.flush_activity()
-            except Exception:  # the next activity of these instances queues them again
-                log.exception("could not record instance activity")
 
 
 def _write_activity(conn: Connection, pending: dict[int, datetime]) -> None:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.errors import InvalidInput
 from roost.domain.model import Instance
 from roost.instance_dir import InstanceDir
-from roost.registry.events import record_event
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, exporter
 from roost.services import instance_files
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
 from roost.services.instances import get_instance
 from roost.services.queries import every_instance
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
 
 
 async def selected_instances(
@@ -28,7 +25,7 @@ async def selected_instances(
     """The named instances, in that order; None: every instance, oldest first."""
     if instance_ids is not None:
         return [await get_instance(ctx, actor, instance_id) for instance_id in instance_ids]
-    await authorize(actor, "instance.list")
+    await ctx.policy.authorize(actor, "instance.list")
     return await every_instance(ctx)
 
 
@@ -48,9 +45,9 @@ async def export_files(
         raise InvalidInput(f"out must be an absolute path, got {out!r}", code="INVALID_PATH")
     targets: list[ExportTarget] = []
     for instance in await selected_instances(ctx, actor, instance_ids):
-        await authorize(actor, "instance.export", instance.instance_id)
+        await ctx.policy.authorize(actor, "instance.export", instance.instance_id)
         if with_secrets:
-            await authorize(actor, "secret.read", instance.instance_id)
+            await ctx.policy.authorize(actor, "secret.read", instance.instance_id)
         spec = await instance_files.spec_of(ctx, instance)
         if spec is None or not spec.services:
             if instance_ids is None:
@@ -82,15 +79,12 @@ async def record_exports(
 ) -> None:
     """One ``instance.export`` event per instance, saying how and whether with secrets."""
 
-    def record(conn: Connection) -> None:
+    def apply(conn: Connection, record: Recorder) -> None:
         for instance in instances:
-            record_event(
-                conn,
-                actor=actor.name,
-                action="instance.export",
-                instance_id=instance.instance_id,
-                app=instance.app,
+            record(
+                "instance.export",
+                instance,
                 details={"exporter": exporter, "with_secrets": with_secrets},
             )
 
-    await ctx.registry.write(record)
+    await commit(ctx, actor, apply)

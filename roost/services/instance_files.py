@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from roost.domain.errors import RoostError
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
+from roost.domain.templates import render
 from roost.domain.values import deep_merge
-from roost.files import base_environment, render, render_instance, template_context
+from roost.files import base_environment, render_instance, template_context
 from roost.hooks import HookResult, run_hook
 from roost.instance_dir import InstanceDir
 from roost.registry import instances as q
 from roost.registry import secrets as secret_store
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
+from roost.services.context import Context
 
 
 class InstallFailed(RoostError):
@@ -142,9 +141,3 @@ async def uninstall(ctx: Context, instance: Instance) -> HookResult | None:
         result = await _hook(ctx, instance, spec, spec.uninstall)
     directory.remove()
     return result
-
-
-async def clean(ctx: Context, instance: Instance) -> None:
-    """Remove the instance's rendered files, logs and data (seed 004's clean); the
-    registry entry and the ports stay. The next start or config change renders again."""
-    InstanceDir(ctx.home.path, instance.instance_id).clean()

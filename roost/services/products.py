@@ -5,14 +5,16 @@ The facade in ``roost.api.compat`` speaks the seed's JSON; these use cases speak
 
 from __future__ import annotations
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.errors import NotFound, instance_not_found
 from roost.domain.ids import validate_app_name
 from roost.domain.model import App, Instance
 from roost.registry import instances as q
-from roost.services import instances as use
 from roost.services.context import Context
+from roost.services.create import CreateRequest, create_instance
+from roost.services.instances import get_instance
 from roost.services.keys import new_key_pair
+from roost.services.removal import delete_instance
 from roost.services.usage import Usage, consume
 
 DEFAULT_VERSION = "1.0.0"
@@ -28,8 +30,8 @@ async def register(
     if lcc_url or ctx.settings.lcc_url:
         config["lcc_url"] = lcc_url or ctx.settings.lcc_url
     pair = await new_key_pair()
-    request = use.CreateRequest(app=app.name, version=version or DEFAULT_VERSION, config=config)
-    return await use.create_instance(
+    request = CreateRequest(app=app.name, version=version or DEFAULT_VERSION, config=config)
+    return await create_instance(
         ctx, actor, request, key_pair=pair, event_action="product.register"
     )
 
@@ -46,7 +48,7 @@ async def _product(ctx: Context, product_id: str) -> App:
 
 async def _instance_of(ctx: Context, actor: Actor, app: App, instance_id: str) -> Instance:
     """The instance, which must belong to the product: another product's is "not found"."""
-    instance = await use.get_instance(ctx, actor, instance_id)
+    instance = await get_instance(ctx, actor, instance_id)
     if instance.app_pk != app.pk:
         raise instance_not_found(instance_id)
     return instance
@@ -54,14 +56,14 @@ async def _instance_of(ctx: Context, actor: Actor, app: App, instance_id: str) -
 
 async def all_instances(ctx: Context, actor: Actor) -> list[Instance]:
     """Every instance of every product (app), oldest first."""
-    await authorize(actor, "instance.list")
+    await ctx.policy.authorize(actor, "instance.list")
     return await ctx.registry.read(q.all_instances)
 
 
 async def instances_of(ctx: Context, actor: Actor, product_id: str) -> list[Instance]:
     """Every instance of the product, oldest first; [] for an unknown product."""
     validate_app_name(product_id, code="INVALID_PRODUCT_ID")
-    await authorize(actor, "instance.list", product_id)
+    await ctx.policy.authorize(actor, "instance.list", product_id)
     app = await ctx.apps.find(product_id)
     if app is None:
         return []
@@ -76,7 +78,7 @@ async def clear(ctx: Context, actor: Actor, product_id: str, instance_id: str | 
     else:
         targets = [i.instance_id for i in await ctx.registry.read(q.instances_of_app, app.pk)]
     for target in targets:
-        await use.delete_instance(ctx, actor, target)
+        await delete_instance(ctx, actor, target)
     return targets
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from roost.domain.model import Instance, InstanceFilter
 from roost.registry import instances as q
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
+from roost.services.context import Context
 
 
 async def every_instance(ctx: Context, where: InstanceFilter | None = None) -> list[Instance]:

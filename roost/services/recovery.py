@@ -9,26 +9,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.errors import RoostError
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import NewInstance
 from roost.domain.states import State
-from roost.files import RECORD
+from roost.instance_dir import RECORD, instance_dirs
 from roost.registry import instances as q
 from roost.registry import ports as port_store
-from roost.registry.events import record_event
 from roost.services import instance_files
 from roost.services.app_specs import check_version
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
 
 
 class Record(BaseModel):
@@ -56,20 +54,18 @@ class Recovery:
 
 
 async def recover(ctx: Context, actor: Actor) -> Recovery:
-    await authorize(actor, "registry.recover")
+    await ctx.policy.authorize(actor, "registry.recover")
     outcome = Recovery()
-    root = ctx.home.path / "instances"
-    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    for folder in folders:
+    for folder in instance_dirs(ctx.home.path):
         try:
-            record = Record.model_validate(json.loads((folder / RECORD).read_text()))
+            record = Record.model_validate(json.loads(folder.record.read_text()))
             validate_instance_id(record.instance_id)
-            if record.instance_id != folder.name:
+            if record.instance_id != folder.instance_id:
                 raise ValueError(f"it names instance {record.instance_id!r}")
         except FileNotFoundError:
             continue  # not an instance directory roost wrote
         except (OSError, ValueError, ValidationError, RoostError) as exc:
-            outcome.skipped.append((folder.name, f"unreadable {RECORD}: {_first_line(exc)}"))
+            outcome.skipped.append((folder.instance_id, f"unreadable {RECORD}: {_first_line(exc)}"))
             continue
         if await ctx.registry.read(q.instance_exists, record.instance_id):
             outcome.present.append(record.instance_id)
@@ -83,39 +79,37 @@ async def recover(ctx: Context, actor: Actor) -> Recovery:
     return outcome
 
 
-async def _rebuild(ctx: Context, actor: Actor, record: Record) -> None:
-    app = await ctx.apps.get(record.app)
-    await check_version(ctx, app, record.version)
+async def _rebuild(ctx: Context, actor: Actor, saved: Record) -> None:
+    app = await ctx.apps.get(saved.app)
+    await check_version(ctx, app, saved.version)
     new = NewInstance(
-        instance_id=record.instance_id,
+        instance_id=saved.instance_id,
         app_pk=app.pk,
-        version=record.version,
-        name=record.name,
-        ordinal=record.ordinal,
+        version=saved.version,
+        name=saved.name,
+        ordinal=saved.ordinal,
         state=State.INACTIVE,
-        config=record.config,
-        tags=tuple(sorted(set(record.tags))),
-        owner=record.owner,
-        created_at=record.created_at,
-        ports=record.ports,
+        config=saved.config,
+        tags=tuple(sorted(set(saved.tags))),
+        owner=saved.owner,
+        created_at=saved.created_at,
+        ports=saved.ports,
     )
 
-    def insert(conn: Connection) -> int:
+    def insert(conn: Connection, record: Recorder) -> int:
         pk = q.insert_instance(conn, new)
         port_store.insert_ports(conn, ctx.ports.host, pk, new.ports)
-        record_event(
-            conn,
-            actor=actor.name,
-            action="instance.recover",
-            instance_id=new.instance_id,
+        record(
+            "instance.recover",
+            new.instance_id,
             app=app.name,
             details={"version": new.version, "ordinal": new.ordinal, "ports": new.ports},
         )
         return pk
 
-    await ctx.registry.write(insert)
+    await commit(ctx, actor, insert)
     ctx.ordinals.forget(app.pk)
-    instance = await ctx.registry.read(q.get_instance, record.instance_id)
+    instance = await ctx.registry.read(q.get_instance, saved.instance_id)
     if instance is not None:
         await instance_files.refresh(ctx, instance)
 

@@ -9,22 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, InvalidInput, NotFound
 from roost.registry import secrets as store
-from roost.registry.events import record_event
 from roost.secrets import SecretBox
 from roost.services import instance_files
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
 from roost.services.instances import get_instance
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_SECRET_BYTES = 64 * 1024
@@ -53,29 +50,22 @@ async def set_secret(ctx: Context, actor: Actor, instance_id: str, name: str, va
     """Store (or replace) a secret; True when it is new. The event never holds the value."""
     check_secret(name, value)
     instance = await get_instance(ctx, actor, instance_id)
-    await authorize(actor, "secret.set", instance_id)
+    await ctx.policy.authorize(actor, "secret.set", instance_id)
     encrypted = ctx.box.encrypt(value.encode())
 
-    def apply(conn: Connection) -> bool:
+    def apply(conn: Connection, record: Recorder) -> bool:
         created = store.put_secret(conn, instance.pk, name, encrypted, utcnow())
-        record_event(
-            conn,
-            actor=actor.name,
-            action="secret.set",
-            instance_id=instance_id,
-            app=instance.app,
-            details={"name": name, "created": created},
-        )
+        record("secret.set", instance, details={"name": name, "created": created})
         return created
 
-    created = await ctx.registry.write(apply)
+    created = await commit(ctx, actor, apply)
     await instance_files.refresh(ctx, instance)  # files that use the secret
     return created
 
 
 async def list_secrets(ctx: Context, actor: Actor, instance_id: str) -> list[SecretInfo]:
     instance = await get_instance(ctx, actor, instance_id)
-    await authorize(actor, "secret.list", instance_id)
+    await ctx.policy.authorize(actor, "secret.list", instance_id)
     return [SecretInfo(n, at) for n, at in await ctx.registry.read(store.secret_names, instance.pk)]
 
 
@@ -83,22 +73,15 @@ async def read_secret(ctx: Context, actor: Actor, instance_id: str, name: str) -
     """A secret's value: an explicit call, recorded as an event (without the value)."""
     check_secret(name)
     instance = await get_instance(ctx, actor, instance_id)
-    await authorize(actor, "secret.read", instance_id)
+    await ctx.policy.authorize(actor, "secret.read", instance_id)
 
-    def apply(conn: Connection) -> str | None:
+    def apply(conn: Connection, record: Recorder) -> str | None:
         token = store.secret_value(conn, instance.pk, name)
         if token is not None:
-            record_event(
-                conn,
-                actor=actor.name,
-                action="secret.read",
-                instance_id=instance_id,
-                app=instance.app,
-                details={"name": name},
-            )
+            record("secret.read", instance, details={"name": name})
         return token
 
-    token = await ctx.registry.write(apply)
+    token = await commit(ctx, actor, apply)
     if token is None:
         raise NotFound(f"instance {instance_id!r} has no secret {name!r}", code="SECRET_NOT_FOUND")
     return ctx.box.decrypt(token).decode()
@@ -107,29 +90,22 @@ async def read_secret(ctx: Context, actor: Actor, instance_id: str, name: str) -
 async def delete_secret(ctx: Context, actor: Actor, instance_id: str, name: str) -> None:
     check_secret(name)
     instance = await get_instance(ctx, actor, instance_id)
-    await authorize(actor, "secret.delete", instance_id)
+    await ctx.policy.authorize(actor, "secret.delete", instance_id)
 
-    def apply(conn: Connection) -> bool:
+    def apply(conn: Connection, record: Recorder) -> bool:
         deleted = store.delete_secret(conn, instance.pk, name)
         if deleted:
-            record_event(
-                conn,
-                actor=actor.name,
-                action="secret.delete",
-                instance_id=instance_id,
-                app=instance.app,
-                details={"name": name},
-            )
+            record("secret.delete", instance, details={"name": name})
         return deleted
 
-    if not await ctx.registry.write(apply):
+    if not await commit(ctx, actor, apply):
         raise NotFound(f"instance {instance_id!r} has no secret {name!r}", code="SECRET_NOT_FOUND")
     await instance_files.refresh(ctx, instance)
 
 
 async def rotate_key(ctx: Context, actor: Actor) -> int:
     """Re-encrypt every secret and private key under a new home key; how many."""
-    await authorize(actor, "secret.rotate-key")
+    await ctx.policy.authorize(actor, "secret.rotate-key")
     if ctx.settings.secret_key:
         raise Conflict(
             "the key comes from ROOST_SECRET_KEY: put a new key first in that list, restart,"
@@ -141,14 +117,12 @@ async def rotate_key(ctx: Context, actor: Actor) -> int:
     ctx.home.write_secret_keys(both)  # 1. from here on, old and new both decrypt
     rotating = SecretBox(both)
 
-    def apply(conn: Connection) -> int:
+    def apply(conn: Connection, record: Recorder) -> int:
         count = store.reencrypt_everything(conn, rotating.rotate)
-        record_event(
-            conn, actor=actor.name, action="secret.rotate-key", details={"reencrypted": count}
-        )
+        record("secret.rotate-key", details={"reencrypted": count})
         return count
 
-    count = await ctx.registry.write(apply)  # 2. everything is under the new key
+    count = await commit(ctx, actor, apply)  # 2. everything is under the new key
     ctx.box = rotating
     ctx.home.write_secret_keys([new])  # 3. the old key can go
     ctx.box = SecretBox([new])

@@ -6,28 +6,27 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, InvalidInput
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
 from roost.registry import instances as q
 from roost.registry import secrets as secret_store
-from roost.registry.events import record_event
 from roost.secrets import open_sealed, passphrase_box
 from roost.services import instance_files
 from roost.services.app_specs import check_version
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
+from roost.services.create import CreateRequest, create_instance
 from roost.services.exports import record_exports, selected_instances
-from roost.services.instances import CreateRequest, create_instance, delete_instance
+from roost.services.removal import delete_instance
 from roost.services.secrets import check_secret
 from roost.transfer import Document, PortableInstance, parse, portable
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
 
 
 async def export_document(
@@ -46,10 +45,10 @@ async def export_document(
         box, kdf = await asyncio.to_thread(passphrase_box, passphrase)
     entries: list[PortableInstance] = []
     for instance in instances:
-        await authorize(actor, "instance.export", instance.instance_id)
+        await ctx.policy.authorize(actor, "instance.export", instance.instance_id)
         sealed = None
         if box is not None:
-            await authorize(actor, "secret.read", instance.instance_id)
+            await ctx.policy.authorize(actor, "secret.read", instance.instance_id)
             secrets = await instance_files.decrypted_secrets(ctx, instance)
             sealed = box.encrypt(json.dumps(secrets).encode()).decode("ascii")
         app = await ctx.apps.get_by_pk(instance.app_pk)
@@ -77,7 +76,7 @@ async def import_document(
     secrets = await _opened_secrets(document, passphrase)
     for entry in document.instances:
         validate_instance_id(entry.instance_id)
-        await authorize(actor, "instance.create", entry.instance_id)
+        await ctx.policy.authorize(actor, "instance.create", entry.instance_id)
         if await ctx.registry.read(q.instance_exists, entry.instance_id):
             raise Conflict(
                 f"instance {entry.instance_id!r} already exists",
@@ -153,19 +152,12 @@ async def _import_one(
     if values:
         encrypted = {name: ctx.box.encrypt(value.encode()) for name, value in values.items()}
 
-        def store(conn: Connection) -> None:
+        def store(conn: Connection, record: Recorder) -> None:
             now = utcnow()
             for name, token in encrypted.items():
                 secret_store.put_secret(conn, instance.pk, name, token, now)
-            record_event(
-                conn,
-                actor=actor.name,
-                action="secret.import",
-                instance_id=instance.instance_id,
-                app=instance.app,
-                details={"names": sorted(encrypted)},
-            )
+            record("secret.import", instance, details={"names": sorted(encrypted)})
 
-        await ctx.registry.write(store)
+        await commit(ctx, actor, store)
         await instance_files.refresh(ctx, instance)
     return instance

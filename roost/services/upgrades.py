@@ -5,30 +5,28 @@ active instance is restarted so that it runs the new version."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.clock import utcnow
-from roost.domain.errors import Conflict, instance_not_found
+from roost.domain.errors import Conflict
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
 from roost.domain.states import Action, State
-from roost.instance_dir import InstanceDir
+from roost.instance_dir import InstanceDir, service_env_file
 from roost.ports import plan_ports
 from roost.registry import instances as q
 from roost.registry import ports as port_store
-from roost.registry.events import record_event
 from roost.services import instance_files
 from roost.services.app_specs import check_version
-from roost.services.instances import act, get_instance
-
-if TYPE_CHECKING:
-    from roost.services.context import Context
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
+from roost.services.instances import get_instance
+from roost.services.lifecycle import act
+from roost.services.transitions import locked
 
 UPGRADABLE = (State.INACTIVE, State.ACTIVE, State.ERROR, State.PAUSED)
 
@@ -38,7 +36,7 @@ async def upgrade_instance(
 ) -> Instance:
     """Move the instance to ``version`` (default: the app's current one)."""
     instance = await get_instance(ctx, actor, instance_id)
-    await authorize(actor, "instance.upgrade", instance_id)
+    await ctx.policy.authorize(actor, "instance.upgrade", instance_id)
     app = await ctx.apps.get_by_pk(instance.app_pk)
     target = version or app.version
     await check_version(ctx, app, target)
@@ -65,10 +63,8 @@ async def upgrade_instance(
     added = await ctx.ports.allocate([w for w in wanted if w.name not in kept], auto_fallback=False)
     ports = {name: {**kept, **added}[name] for name in declared}
 
-    def apply(conn: Connection) -> Instance:
-        current = q.get_instance(conn, instance_id, for_update=True)
-        if current is None:
-            raise instance_not_found(instance_id)
+    def apply(conn: Connection, record: Recorder) -> Instance:
+        current = locked(conn, instance_id)
         if current.version != instance.version:
             raise Conflict(
                 f"instance {instance_id!r} was upgraded meanwhile", code="CONCURRENT_UPGRADE"
@@ -77,12 +73,9 @@ async def upgrade_instance(
         port_store.delete_ports(conn, current.pk, removed)
         port_store.insert_ports(conn, ctx.ports.host, current.pk, added)
         q.update_instance(conn, current.pk, at=now, version=target, ports=ports)
-        record_event(
-            conn,
-            actor=actor.name,
-            action="instance.upgrade",
-            instance_id=instance_id,
-            app=current.app,
+        record(
+            "instance.upgrade",
+            current,
             details={
                 "from": instance.version,
                 "to": target,
@@ -93,7 +86,7 @@ async def upgrade_instance(
         return replace(current, version=target, ports=ports, updated_at=now)
 
     try:
-        upgraded = await ctx.registry.write(apply)
+        upgraded = await commit(ctx, actor, apply)
     except IntegrityError:
         ctx.ports.release(added.values())
         raise Conflict(
@@ -103,7 +96,6 @@ async def upgrade_instance(
         ctx.ports.release(added.values())
         raise
     ctx.ports.release(removed.values())
-    ctx.directory.forget(instance_id)
     _remove_stale_files(ctx, instance_id, old_spec, new_spec)
     await instance_files.refresh(ctx, upgraded)
     if upgraded.state is State.ACTIVE:
@@ -118,10 +110,7 @@ def _remove_stale_files(
     if old is None:
         return
     stale = set(old.files) - set(new.files if new else ())
-    stale |= {f"env/{s}.env" for s in old.services} - {
-        f"env/{s}.env" for s in (new.services if new else ())
+    stale |= {service_env_file(s) for s in old.services} - {
+        service_env_file(s) for s in (new.services if new else ())
     }
-    directory = InstanceDir(ctx.home.path, instance_id).path
-    for path in stale:
-        with contextlib.suppress(FileNotFoundError):
-            (directory / path).unlink()
+    InstanceDir(ctx.home.path, instance_id).remove_files(sorted(stale))

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from roost.auth import Actor, authorize
+from roost.auth import Actor
 from roost.domain.errors import QuotaExceeded, instance_not_found
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
 from roost.quotas import quota_limit
 from roost.registry import instances as q
 from roost.registry import usage as store
-from roost.registry.events import record_event
+from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
 
@@ -33,24 +33,21 @@ async def consume(
     ctx: Context, actor: Actor, instance: Instance, feature_id: str, units: int
 ) -> Usage:
     """Consume ``units`` of ``feature_id``; past the limit, 429 and nothing is consumed."""
-    await authorize(actor, "usage.consume", instance.instance_id)
+    await ctx.policy.authorize(actor, "usage.consume", instance.instance_id)
     app = await ctx.apps.get_by_pk(instance.app_pk)
     limit = quota_limit(feature_id, instance.config, app.quotas)
 
-    def apply(conn: Connection) -> int | None:
+    def apply(conn: Connection, record: Recorder) -> int | None:
         total = store.consume(conn, instance.pk, feature_id, units, limit)
         if total is not None:
-            record_event(
-                conn,
-                actor=actor.name,
-                action="usage.consume",
-                instance_id=instance.instance_id,
-                app=instance.app,
+            record(
+                "usage.consume",
+                instance,
                 details={"feature_id": feature_id, "units": units, "consumed": total},
             )
         return total
 
-    total = await ctx.registry.write(apply)
+    total = await commit(ctx, actor, apply)
     if total is None:
         current = await ctx.registry.read(store.consumed, instance.pk, feature_id)
         raise QuotaExceeded(
@@ -66,7 +63,7 @@ async def consume(
 
 
 async def usage_of(ctx: Context, actor: Actor, instance: Instance) -> list[Usage]:
-    await authorize(actor, "usage.read", instance.instance_id)
+    await ctx.policy.authorize(actor, "usage.read", instance.instance_id)
     app = await ctx.apps.get_by_pk(instance.app_pk)
     consumed = await ctx.registry.read(store.all_consumed, instance.pk)
     return [
@@ -80,21 +77,14 @@ async def usage_of(ctx: Context, actor: Actor, instance: Instance) -> list[Usage
 async def reset(ctx: Context, actor: Actor, instance_id: str, feature_id: str | None) -> list[str]:
     """An explicit, recorded reset: quotas never reset by themselves."""
     validate_instance_id(instance_id)
-    await authorize(actor, "usage.reset", instance_id)
+    await ctx.policy.authorize(actor, "usage.reset", instance_id)
 
-    def apply(conn: Connection) -> list[str]:
+    def apply(conn: Connection, record: Recorder) -> list[str]:
         instance = q.get_instance(conn, instance_id)
         if instance is None:
             raise instance_not_found(instance_id)
         features = store.reset(conn, instance.pk, feature_id)
-        record_event(
-            conn,
-            actor=actor.name,
-            action="usage.reset",
-            instance_id=instance_id,
-            app=instance.app,
-            details={"feature_id": feature_id, "reset": features},
-        )
+        record("usage.reset", instance, details={"feature_id": feature_id, "reset": features})
         return features
 
-    return await ctx.registry.write(apply)
+    return await commit(ctx, actor, apply)

@@ -57,7 +57,7 @@ async def start(
 
 
 def cgroup(context: Context, controller: str) -> Path:
-    supervisor = context.runner.supervisor
+    supervisor = context.runtime
     assert isinstance(supervisor, LocalSupervisor) and supervisor.cgroups is not None
     cgroups = supervisor.cgroups
     assert cgroups.version == "cgroup-v1", "cgroup v1 is writable here"

@@ -17,8 +17,11 @@ import httpx
 import psutil
 import pytest
 
+from roost.composition import open_context
 from roost.runtime.readiness import listening
+from roost.services import runner
 from roost.services.context import Context
+from roost.services.logs import rotate_logs
 from roost.settings import Settings
 from tests.conftest import api_client, opened_context
 
@@ -279,9 +282,9 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
         await client.post("/v1/instances/8/start")
         before = {name: s["pid"] for name, s in (await services(client, "8")).items()}
     assert all(not gone(pid) for pid in before.values())  # outlived their server
-    second = await Context.open(settings)  # stop_on_exit: the test cleans up after itself
+    second = await open_context(settings)  # stop_on_exit: the test cleans up after itself
     try:
-        await second.runner.boot()
+        await runner.boot(second)
         async with api_client(second) as client:
             after = {name: s["pid"] for name, s in (await services(client, "8")).items()}
             assert after == before
@@ -316,9 +319,9 @@ async def test_the_next_server_starts_what_should_run_unless_told_not_to(
         pids = [s["pid"] for s in (await services(client, "9")).values()]
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
-    second = await Context.open(replace(settings, autostart=autostart))
+    second = await open_context(replace(settings, autostart=autostart))
     try:
-        await second.runner.boot()
+        await runner.boot(second)
         async with api_client(second) as client:
             now = await services(client, "9")
             if autostart:
@@ -376,7 +379,7 @@ async def test_a_noisy_service_log_is_rotated_while_it_writes(
         for _ in range(3):
             while log.stat().st_size <= 20_000:
                 await asyncio.sleep(0.05)
-            assert log in await ctx.runner.rotate_logs()
+            assert log in await rotate_logs(ctx)
             assert log.stat().st_size < 20_000  # truncated in place: the service goes on
         kept = sorted(p.name for p in log.parent.glob("api.log*"))
         assert kept == ["api.log", "api.log.1", "api.log.2"]

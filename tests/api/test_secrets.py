@@ -10,6 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection, select
 
+from roost.composition import open_context
 from roost.registry.tables import instance_keys, instance_secrets
 from roost.secrets import SecretBox
 from roost.services.context import Context
@@ -125,14 +126,14 @@ async def test_rotating_the_key_keeps_every_secret_and_private_key(
 
 async def test_a_key_file_with_old_and_new_keys_reads_both(settings: Settings) -> None:
     """What a crash in the middle of a rotation leaves behind still decrypts everything."""
-    context = await Context.open(settings)
+    context = await open_context(settings)
     try:
         old = context.home.secret_keys()
         token = context.box.encrypt(b"kept")
         context.home.write_secret_keys([Fernet.generate_key(), *old])
     finally:
         await context.close()
-    reopened = await Context.open(settings)
+    reopened = await open_context(settings)
     try:
         assert reopened.box.decrypt(token) == b"kept"
     finally:
@@ -140,7 +141,7 @@ async def test_a_key_file_with_old_and_new_keys_reads_both(settings: Settings) -
 
 
 async def test_rotation_refuses_a_key_from_the_environment(settings: Settings) -> None:
-    context = await Context.open(replace(settings, secret_key=Fernet.generate_key().decode()))
+    context = await open_context(replace(settings, secret_key=Fernet.generate_key().decode()))
     try:
         from roost.auth import LOCAL_ACTOR
         from roost.domain.errors import Conflict

@@ -60,6 +60,19 @@ async def test_expired_keys_do_not_come_back_after_a_restart(tmp_path: Path) -> 
     assert await again.usage("a") == Usage(entry_size("keep", b"2"), 1)
 
 
+async def test_expire_reclaims_on_its_own_what_has_passed(tmp_path: Path) -> None:
+    now = [1000.0]
+    store = EmbeddedStore(tmp_path, clock=lambda: now[0])
+    await store.put_many("a", {"one": b"1", "two": b"2"}, 10, ROOMY)
+    await store.put("b", "keep", b"3", None, ROOMY)
+    assert await store.expire() == 0
+    now[0] += 11
+    assert await store.expire() == 2  # nothing read them: the timer alone reclaims them
+    assert await store.expire() == 0
+    assert await store.usage("a") == Usage(0, 0)
+    assert await store.get("b", "keep") == b"3"
+
+
 async def test_values_past_the_memory_budget_are_read_from_disk(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path, memory_budget=64 * 1024)
     values = {f"k{n}": os.urandom(4096) for n in range(100)}  # 400 KiB, six times the budget

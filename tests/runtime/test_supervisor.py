@@ -14,10 +14,13 @@ from typing import Any
 import psutil
 import pytest
 
+from roost.runtime.errors import StartFailed
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook
+from roost.runtime.protocol import ServiceChange, ServiceExit
 from roost.runtime.readiness import listening
-from roost.runtime.supervisor import LocalSupervisor, StartFailed, Status
+from roost.runtime.runs import Status
+from roost.runtime.supervisor import LocalSupervisor
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -64,13 +67,26 @@ async def failures() -> list[tuple[str, str]]:
     return []
 
 
+class Failures:
+    """A listener that keeps the instances given up, and nothing else."""
+
+    def __init__(self, failures: list[tuple[str, str]]) -> None:
+        self.failures = failures
+
+    async def service_changed(self, change: ServiceChange) -> None:
+        pass
+
+    async def service_exited(self, exited: ServiceExit) -> None:
+        pass
+
+    async def instance_failed(self, instance_id: str, reason: str) -> None:
+        self.failures.append((instance_id, reason))
+
+
 @pytest.fixture
 async def supervisor(failures: list[tuple[str, str]]) -> AsyncIterator[LocalSupervisor]:
-    async def failed(instance_id: str, reason: str) -> None:
-        failures.append((instance_id, reason))
-
     fast = LocalSupervisor(
-        on_failure=failed, restart_book=lambda: RestartBook(first=0.05, maximum=0.2)
+        listener=Failures(failures), restart_book=lambda: RestartBook(first=0.05, maximum=0.2)
     )
     yield fast
     await fast.close(stop_all=True)

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import EventList, EventOut, IdText
-from roost.auth import authorize
 from roost.domain.clock import parse_rfc3339
 from roost.domain.errors import InvalidInput
-from roost.registry.events import list_events
+from roost.services.events import list_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -26,12 +25,9 @@ async def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventList:
     """Events oldest first: from ``since`` on, else the latest ``limit``."""
-    await authorize(caller, "events.read", instance_id)
     try:
         since_at = parse_rfc3339(since) if since else None
     except ValueError:
         raise InvalidInput(f"invalid since {since!r}: use RFC 3339", code="INVALID_TIME") from None
-    found = await ctx.registry.read(
-        list_events, instance_id=instance_id, since=since_at, limit=limit
-    )
+    found = await list_events(ctx, caller, instance_id=instance_id, since=since_at, limit=limit)
     return EventList(events=[EventOut.of(e) for e in found])

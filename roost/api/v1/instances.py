@@ -33,8 +33,8 @@ from roost.api.schemas import (
 )
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, State
+from roost.services import clean, clone, create, keys, lifecycle, removal, upgrades, usage
 from roost.services import instances as use
-from roost.services import keys, upgrades, usage
 
 
 def _instance_response(instance: Instance) -> Response:
@@ -48,7 +48,7 @@ PEM = "application/x-pem-file"
 @router.post("", status_code=201, response_model=InstanceOut)
 async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Response:
     """Create an instance of an app (the default app when none is named)."""
-    request = use.CreateRequest(
+    request = create.CreateRequest(
         app=body.app,
         version=body.version,
         instance_id=body.instance_id,
@@ -58,7 +58,7 @@ async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Res
         ports=body.ports,
         auto_ports=body.auto_ports,
     )
-    return json_response(instance_json(await use.create_instance(ctx, caller, request)), 201)
+    return json_response(instance_json(await create.create_instance(ctx, caller, request)), 201)
 
 
 @router.get("", response_model=InstanceList)
@@ -113,13 +113,13 @@ async def patch_instance(
 
 @router.delete("/{instance_id}", status_code=204, response_class=Response)
 async def delete_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
-    await use.delete_instance(ctx, caller, instance_id)
+    await removal.delete_instance(ctx, caller, instance_id)
     return Response(status_code=204)
 
 
 def _action_route(action: Action) -> None:
     async def route(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
-        return _instance_response(await use.act(ctx, caller, instance_id, action))
+        return _instance_response(await lifecycle.act(ctx, caller, instance_id, action))
 
     route.__name__ = f"{action.value}_instance"
     router.add_api_route(
@@ -136,7 +136,7 @@ NDJSON = "application/x-ndjson"
 
 def _batch_action_route(action: Action) -> None:
     async def route(body: InstanceIds, ctx: Ctx, caller: Caller) -> StreamingResponse:
-        outcomes = use.act_many(ctx, caller, body.instance_ids, action)
+        outcomes = lifecycle.act_many(ctx, caller, body.instance_ids, action)
 
         async def lines() -> AsyncIterator[bytes]:
             async for instance_id, outcome in outcomes:
@@ -177,7 +177,7 @@ async def clone_instance(
 ) -> Response:
     """A copy with its own id, ordinal and ports: config, tags, secrets, files and data."""
     options = body or InstanceClone()
-    clone = await use.clone_instance(
+    copy = await clone.clone_instance(
         ctx,
         caller,
         instance_id,
@@ -185,13 +185,13 @@ async def clone_instance(
         name=options.name,
         with_data=options.with_data,
     )
-    return json_response(instance_json(clone), 201)
+    return json_response(instance_json(copy), 201)
 
 
 @router.post("/{instance_id}/clean", response_model=InstanceOut)
 async def clean_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     """Remove the instance's rendered files, logs and data; keep it and its ports."""
-    return _instance_response(await use.clean_instance(ctx, caller, instance_id))
+    return _instance_response(await clean.clean_instance(ctx, caller, instance_id))
 
 
 @router.post(

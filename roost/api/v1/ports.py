@@ -7,8 +7,7 @@ from pydantic import BaseModel
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
-from roost.auth import authorize
-from roost.registry.ports import all_ports
+from roost.services.ports import all_ports
 
 router = APIRouter(prefix="/v1/ports", tags=["ports"], responses=ERROR_RESPONSES)
 
@@ -28,5 +27,4 @@ class PortList(BaseModel):
 @router.get("", response_model=PortList)
 async def ports(ctx: Ctx, caller: Caller) -> PortList:
     """Ports by host and number, with the instance and app holding each."""
-    await authorize(caller, "ports.list")
-    return PortList(ports=[PortOut(**row) for row in await ctx.registry.read(all_ports)])
+    return PortList(ports=[PortOut(**row) for row in await all_ports(ctx, caller)])

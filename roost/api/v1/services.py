@@ -13,11 +13,11 @@ from pydantic import BaseModel
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import InstancePath, json_response
-from roost.auth import authorize
-from roost.domain.model import Instance
 from roost.runtime import logs
-from roost.services.context import Context
+from roost.services import runner
 from roost.services.instances import get_instance
+from roost.services.logs import log_files
+from roost.services.service_view import listing_of, service_listing
 
 router = APIRouter(prefix="/v1/instances", tags=["services"], responses=ERROR_RESPONSES)
 
@@ -46,8 +46,7 @@ class ServiceList(BaseModel):
 @router.get("/{instance_id}/services", response_model=ServiceList)
 async def services(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
     """Every service of the instance, in start order, with its process."""
-    instance = await get_instance(ctx, caller, instance_id)
-    return json_response(await _listing(ctx, instance))
+    return json_response(await service_listing(ctx, caller, instance_id))
 
 
 @router.post("/{instance_id}/services/{service}/{verb}", response_model=ServiceList)
@@ -60,17 +59,8 @@ async def service_action(
 ) -> Response:
     """Start, stop or restart one service of an active instance."""
     instance = await get_instance(ctx, caller, instance_id)
-    await authorize(caller, f"service.{verb}", instance_id)
-    await ctx.runner.service_action(caller, instance, service, verb)
-    return json_response(await _listing(ctx, instance))
-
-
-async def _listing(ctx: Context, instance: Instance) -> dict[str, Any]:
-    return {
-        "instance_id": instance.instance_id,
-        "limits": ctx.runner.limits(instance.instance_id),
-        "services": await ctx.runner.services(instance),
-    }
+    await runner.service_action(ctx, caller, instance, service, verb)
+    return json_response(await listing_of(ctx, instance))
 
 
 @router.get(
@@ -88,9 +78,7 @@ async def service_logs(
 ) -> StreamingResponse:
     """The last ``tail`` lines of each service's log (``<service> | line`` when there are
     several), then, with ``follow``, new lines as they are written, across rotation."""
-    instance = await get_instance(ctx, caller, instance_id)
-    await authorize(caller, "logs.read", instance_id)
-    files = await ctx.runner.log_files(instance, service)
+    files = await log_files(ctx, caller, instance_id, service)
     prefixed = len(files) > 1
 
     def shown(label: str, line: str) -> str:

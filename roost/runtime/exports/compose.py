@@ -16,13 +16,8 @@ from typing import Any
 import yaml
 
 from roost.domain.spec import AppSpec
-from roost.files import (
-    base_environment,
-    render,
-    service_environment,
-    template_context,
-    uses_secrets,
-)
+from roost.domain.templates import render, uses_secrets
+from roost.files import base_environment, service_environment, template_context
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, same_file
 from roost.runtime.limits import effective_limits
 from roost.yaml_io import SafeDumper

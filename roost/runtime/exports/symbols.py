@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import jinja2
 from jinja2 import nodes
 
-_ENVIRONMENT = jinja2.Environment(autoescape=False)
+from roost.domain.templates import parse
 
 
 def symbolic(
@@ -23,7 +22,7 @@ def symbolic(
     and literal text passed through ``escape``; None when that would not be exact."""
     if "{" not in template:
         return escape(template)
-    body = _ENVIRONMENT.parse(template).body
+    body = parse(template).body
     if len(body) != 1 or not isinstance(body[0], nodes.Output):
         return None
     pieces: list[str] = []

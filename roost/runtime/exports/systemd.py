@@ -21,14 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roost.domain.spec import AppSpec
-from roost.files import (
-    base_environment,
-    env_file,
-    render,
-    service_environment,
-    template_context,
-    uses_secrets,
-)
+from roost.domain.templates import render, uses_secrets
+from roost.files import base_environment, env_file, service_environment, template_context
+from roost.instance_dir import log_file
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, same_file
 from roost.runtime.exports.symbols import symbolic
 from roost.runtime.limits import effective_limits
@@ -203,8 +198,8 @@ def _unit(spec: AppSpec, service: str, command: list[str], root: Path, out: Path
         "RestartSec=1",
         f"TimeoutStopSec={_seconds(definition.stop_timeout)}",
         "KillMode=control-group",
-        f"StandardOutput=append:{instance_dir}/logs/{service}.log",
-        f"StandardError=append:{instance_dir}/logs/{service}.log",
+        f"StandardOutput=append:{instance_dir}/{log_file(service)}",
+        f"StandardError=append:{instance_dir}/{log_file(service)}",
     ]
     lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
     return "\n".join(lines)

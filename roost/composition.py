@@ -1,0 +1,77 @@
+"""The composition root: the one place that chooses roost's parts and wires them.
+
+:func:`open_context` builds what it is not handed (a test hands in a fake runtime, a
+cache of its choice, a clock it drives, no jobs), attaches the runtime's listener,
+starts the background jobs and returns the open :class:`Context`. Nothing else in
+roost names a concrete backend.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+
+from roost.auth import Authenticator, LocalAuthenticator, LocalPolicy, Policy
+from roost.cache.backend import CacheBackend
+from roost.cache.backends import open_cache
+from roost.domain.clock import SYSTEM_CLOCK, Clock
+from roost.home import Home
+from roost.jobs import Jobs
+from roost.ports import parse_range
+from roost.registry.database import Registry
+from roost.runtime.local import local_runtime
+from roost.runtime.protocol import Runtime
+from roost.secrets import SecretBox
+from roost.services.apps import AppCatalog
+from roost.services.context import Context
+from roost.services.directory import Directory
+from roost.services.jobs import STANDARD_JOBS, JobFactory
+from roost.services.ordinals import OrdinalAllocator
+from roost.services.port_allocator import PortAllocator
+from roost.services.runtime_events import RuntimeEvents
+from roost.settings import Settings
+
+
+async def open_context(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    cache: CacheBackend | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    authenticator: Authenticator | None = None,
+    policy: Policy | None = None,
+    jobs: Iterable[JobFactory] = STANDARD_JOBS,
+) -> Context:
+    home = Home(settings.home)
+    home.ensure()
+    box = SecretBox.from_setting(settings.secret_key, home.secret_keys())
+    if cache is None:
+        cache = open_cache(
+            settings.cache_backend, home.path / "cache", memory_budget=settings.cache_memory_bytes
+        )
+    registry = Registry(settings.database_url)
+    try:
+        await registry.open()
+    except BaseException:
+        await cache.close()
+        await registry.close()
+        raise
+    ctx = Context(
+        settings=settings,
+        home=home,
+        registry=registry,
+        box=box,
+        clock=clock,
+        cache=cache,
+        runtime=runtime if runtime is not None else local_runtime(home.path, clock),
+        authenticator=authenticator or LocalAuthenticator(),
+        policy=policy or LocalPolicy(),
+        apps=AppCatalog(registry),
+        ordinals=OrdinalAllocator(registry),
+        ports=PortAllocator(registry, socket.gethostname(), parse_range(settings.port_range)),
+        directory=Directory(registry, clock=clock.monotonic),
+        jobs=Jobs(clock),
+    )
+    ctx.runtime.listen(RuntimeEvents(ctx))
+    ctx.jobs.start(make(ctx) for make in jobs)
+    return ctx

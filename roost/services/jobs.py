@@ -1,0 +1,45 @@
+"""The background jobs every ``roost serve`` runs, made for its context.
+
+A subsystem that needs one (health checks, metric sampling, backup schedules) adds its
+factory to :data:`STANDARD_JOBS`; the composition root starts whatever is listed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from roost.jobs import Every, Job
+from roost.services.context import Context
+from roost.services.logs import ROTATE_EVERY_S, rotate_logs
+
+ACTIVITY_FLUSH_EVERY_S = 1.0
+CACHE_EXPIRY_EVERY_S = 1.0
+
+JobFactory = Callable[[Context], Job]
+
+
+def activity_flush(ctx: Context) -> Job:
+    """Instances' ``last_active_at``, written off the data plane's path, and once more at
+    close so no activity is lost."""
+    return Every(
+        "activity-flush",
+        ACTIVITY_FLUSH_EVERY_S,
+        ctx.directory.flush_activity,
+        clock=ctx.clock,
+        at_close=True,
+    )
+
+
+def cache_expiry(ctx: Context) -> Job:
+    """Keys past their time to live, reclaimed even when nothing reads them."""
+    return Every("cache-expiry", CACHE_EXPIRY_EVERY_S, ctx.cache.expire, clock=ctx.clock)
+
+
+def log_rotation(ctx: Context) -> Job:
+    return Every(
+        "log-rotation", ROTATE_EVERY_S, functools.partial(rotate_logs, ctx), clock=ctx.clock
+    )
+
+
+STANDARD_JOBS: tuple[JobFactory, ...] = (activity_flush, cache_expiry, log_rotation)

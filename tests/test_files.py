@@ -1,15 +1,8 @@
 from __future__ import annotations
 
-from roost.domain.templates import uses_secrets
 from roost.files import env_file
 
 
 def test_env_files_quote_what_systemd_and_compose_would_misread() -> None:
     text = env_file({"B": 'say "hi"', "A": "a\\b", "C": "line1\nline2", "D": "$HOME"})
     assert text == 'A="a\\\\b"\nB="say \\"hi\\""\nC="line1\\nline2"\nD="$HOME"\n'
-
-
-def test_secret_use_is_found_in_the_template() -> None:
-    assert uses_secrets("key={{ secrets.api_key }}")
-    assert uses_secrets("{% if secrets %}x{% endif %}")
-    assert not uses_secrets("port={{ ports.http }} secrets are words")

@@ -32,6 +32,7 @@ from roost.domain.states import SERVED_STATES
 from roost.metrics import CacheTraffic
 from roost.services.context import Context
 from roost.services.directory import Tenant
+from roost.services.tenants import READ, WRITE
 from roost.services.tenants import tenant as tenant_of
 
 Scope = MutableMapping[str, Any]
@@ -44,8 +45,6 @@ MAX_BATCH = 1000
 MAX_LIST = 1000
 MAX_TTL_S = 10 * 365 * 24 * 3600
 DEFAULT_INSTANCE = "default"  # only batch/get falls back to it (seed 001)
-
-READ, WRITE = "cache.read", "cache.write"  # what the policy is asked, on the instance
 
 _JSON = [(b"content-type", b"application/json")]
 _OCTETS = b"application/octet-stream"
@@ -161,8 +160,7 @@ class DataPlane:
                 raise InvalidInput("instance ID is required", code="MISSING_INSTANCE_ID")
             instance_id = DEFAULT_INSTANCE
         actor = await ctx.authenticator.authenticate(scope)
-        tenant = await tenant_of(ctx, actor, instance_id)
-        await ctx.policy.authorize(actor, access, instance_id)
+        tenant = await tenant_of(ctx, actor, instance_id, access)
         if tenant.state not in SERVED_STATES:
             raise Conflict(
                 f"instance is {tenant.state.value}",

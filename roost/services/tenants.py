@@ -4,6 +4,7 @@ registry, else, where the data plane may, created on first use in the bare app
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from roost.auth import Actor
@@ -25,13 +26,21 @@ SEED_DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-async def tenant(ctx: Context, actor: Actor, instance_id: str) -> Tenant:
-    """The instance as the data plane sees it; from memory on every request but the first."""
+READ, WRITE = "cache.read", "cache.write"  # what the policy is asked, on the instance
+
+
+async def tenant(ctx: Context, actor: Actor, instance_id: str, access: str = READ) -> Tenant:
+    """The instance as the data plane sees it, for a caller the policy lets ``access``
+    it (after it is found: a missing instance is 404 to anyone); from memory on every
+    request but the first."""
     known = ctx.directory.cached(instance_id)
-    if known is not None:
-        return known
-    validate_instance_id(instance_id)
-    return await ctx.directory.resolve(instance_id, lambda: _load(ctx, actor, instance_id))
+    if known is None:
+        validate_instance_id(instance_id)
+        known = await ctx.directory.resolve(
+            instance_id, functools.partial(_load, ctx, actor, instance_id)
+        )
+    await ctx.policy.authorize(actor, access, instance_id)
+    return known
 
 
 async def _load(ctx: Context, actor: Actor, instance_id: str) -> Instance:

@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 
 from roost.domain.errors import Conflict
-from roost.domain.states import TRANSITIONS, Action, State, is_noop, transition
+from roost.domain.states import (
+    MIGRATION_SOURCES,
+    TRANSITIONS,
+    Action,
+    State,
+    back_from_migration,
+    is_noop,
+    transition,
+)
 
 S, A = State, Action
 
@@ -67,3 +75,14 @@ def test_every_other_pair_is_refused(state: State, action: Action) -> None:
 
 def test_the_module_table_is_exactly_the_design_table_plus_noops() -> None:
     assert set(TRANSITIONS) == set(DESIGN_TABLE) | NOOPS
+
+
+def test_a_migration_begins_only_where_it_can_go_back_to() -> None:
+    assert {State.ACTIVE, State.INACTIVE} == MIGRATION_SOURCES
+    for source in MIGRATION_SOURCES:
+        assert back_from_migration(State.MIGRATING, source) is source
+    assert back_from_migration(State.MIGRATING, None) is State.INACTIVE  # nothing claims to run
+    assert back_from_migration(State.MIGRATING, State.PAUSED) is State.INACTIVE
+    with pytest.raises(Conflict) as refused:
+        back_from_migration(State.ACTIVE, State.INACTIVE)
+    assert refused.value.code == "INVALID_TRANSITION"

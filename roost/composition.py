@@ -1,9 +1,9 @@
 """The composition root: the one place that chooses roost's parts and wires them.
 
 :func:`open_context` builds what it is not handed (a test hands in a fake runtime, a
-cache of its choice, a clock it drives, no jobs), attaches the runtime's listener,
-starts the background jobs and returns the open :class:`Context`. Nothing else in
-roost names a concrete backend.
+cache or registry of its choice, a clock it drives, no jobs), attaches the runtime's
+listener, starts the background jobs and returns the open :class:`Context`, which owns
+its parts from then on. Nothing else in roost names a concrete backend.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from roost.settings import Settings
 async def open_context(
     settings: Settings,
     *,
+    registry: Registry | None = None,
     runtime: Runtime | None = None,
     cache: CacheBackend | None = None,
     clock: Clock = SYSTEM_CLOCK,
@@ -49,8 +50,8 @@ async def open_context(
         cache = open_cache(
             settings.cache_backend, home.path / "cache", memory_budget=settings.cache_memory_bytes
         )
-    registry = Registry(settings.database_url)
-    try:
+    registry = registry if registry is not None else Registry(settings.database_url)
+    try:  # migrated at open; from here on the context owns it and closes it
         await registry.open()
     except BaseException:
         await cache.close()

@@ -99,12 +99,7 @@ def list_(
             params.append((key, value))
     params += [("tag", t) for t in tag or []]
     found = client_of(ctx).collect("/v1/instances", "instances", params)
-    if as_json:
-        output.print_json(found)
-    elif not found:
-        output.out.print("no instances")
-    else:
-        output.out.print(output.instance_table(found))
+    output.print_rows(found, output.instance_table, as_json=as_json, none="no instances")
 
 
 @command()
@@ -231,12 +226,7 @@ def events(
     if since:
         params["since"] = since
     found = client_of(ctx).json("GET", "/v1/events", params=params)["events"]
-    if as_json:
-        output.print_json(found)
-    elif not found:
-        output.out.print("no events")
-    else:
-        output.out.print(output.event_table(found))
+    output.print_rows(found, output.event_table, as_json=as_json, none="no events")
 
 
 @command()
@@ -257,9 +247,4 @@ def ports(
         ]
     else:
         rows = client.json("GET", "/v1/ports")["ports"]
-    if as_json:
-        output.print_json(rows)
-    elif not rows:
-        output.out.print("no ports")
-    else:
-        output.out.print(output.port_table(rows))
+    output.print_rows(rows, output.port_table, as_json=as_json, none="no ports")

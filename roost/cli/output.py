@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +25,22 @@ STATE_STYLES = {
 
 def print_json(data: Any) -> None:
     out.print_json(json.dumps(data))
+
+
+def print_rows(
+    rows: list[dict[str, Any]],
+    table: Callable[[list[dict[str, Any]]], Table],
+    *,
+    as_json: bool,
+    none: str,
+) -> None:
+    """The rows as JSON, as a table, or (none at all) the line ``none``."""
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        out.print(none)
+    else:
+        out.print(table(rows))
 
 
 def dumps(data: Any) -> str:

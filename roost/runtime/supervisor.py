@@ -60,8 +60,8 @@ class LocalSupervisor:
         self._restart_book = restart_book
         self._instances: dict[str, dict[str, ServiceRun]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._background = Background()  # what the listener is told, restarts after a backoff
-        self._journaling = Background()  # what the listener is told of changes, to settle
+        self._background = Background()  # exits told, give-ups, restarts after a backoff
+        self._journaling = Background()  # changes told, which settle() waits for
 
     @property
     def cgroups(self) -> Cgroups | None:

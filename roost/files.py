@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roost.domain.layout import ENV_FILE, RECORD, service_env_file
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
 from roost.domain.templates import render, uses_secrets
-from roost.instance_dir import ENV_FILE, RECORD, RenderedFile, service_env_file
+from roost.instance_dir import RenderedFile
 
 
 def template_context(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from pathlib import Path
 
@@ -11,6 +12,18 @@ from roost.domain.errors import Conflict
 
 INSTANCES = "instances"  # one folder per instance: roost.instance_dir says what it holds
 SUBDIRS = (INSTANCES, "backups", "logs")
+log = logging.getLogger("roost.home")
+
+
+def private(path: Path, mode: int) -> None:
+    """Take from ``path`` (when it exists) every permission ``mode`` does not give."""
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & ~mode:
+        path.chmod(current & mode)
+        log.warning("%s was mode %04o: tightened to %04o", path, current, current & mode)
 
 
 class Home:
@@ -31,8 +44,11 @@ class Home:
         return self.path / "logs" / "serve.log"
 
     def ensure(self) -> None:
-        """Create the home and its folders on first use (mode 0700: it holds secrets)."""
+        """Create the home and its folders on first use (mode 0700: it holds secrets);
+        a home or key file that others may read is tightened, and the log says so."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private(self.path, 0o700)
+        private(self.secret_key_file, 0o600)
         for name in SUBDIRS:
             (self.path / name).mkdir(exist_ok=True)
 

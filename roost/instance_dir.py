@@ -1,9 +1,9 @@
-"""The instance directory, ``<home>/instances/<id>/``: its layout and the writes to it.
+"""The instance directory, ``<home>/instances/<id>/``: its paths and the writes to it.
 
-Its layout is said here and nowhere else: ``roost.env`` and ``env/<service>.env`` (the
+Its layout (``domain/layout.py``): ``roost.env`` and ``env/<service>.env`` (the
 environment, without secrets), the app's rendered files, ``instance.json`` (enough to
 rebuild the registry entry), ``data/`` (the instance's own state) and
-``logs/<service>.log``. Paths are computed without touching the disk. Files are written
+``logs/<service>.log``. No other module builds these paths. Files are written
 whole or not at all (temporary file, fsync, rename), so a crash never leaves one
 half-written; a file that holds a secret is created with mode 0600.
 """
@@ -18,25 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost.domain.templates import check_inside
+from roost.confined import Confined
+from roost.domain.layout import DATA, LOGS, RECORD, SUBDIRS, log_file
 from roost.home import INSTANCES
-
-ENV_FILE = "roost.env"
-RECORD = "instance.json"
-DATA = "data"
-LOGS = "logs"
-ENV = "env"
-SUBDIRS = (DATA, LOGS, ENV)
-
-
-def service_env_file(service: str) -> str:
-    """A service's env file, relative to the instance directory."""
-    return f"{ENV}/{service}.env"
-
-
-def log_file(service: str) -> str:
-    """A service's log, relative to the instance directory."""
-    return f"{LOGS}/{service}.log"
 
 
 @dataclass(frozen=True)
@@ -96,26 +80,26 @@ class InstanceDir:
         return sorted((self.path / LOGS).glob("*.log"))
 
     def ensure(self) -> None:
+        """The directory (mode 0700: its files may hold secrets) and its folders."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.path.stat().st_mode & 0o077:
+            self.path.chmod(0o700)
         for name in SUBDIRS:
-            (self.path / name).mkdir(parents=True, exist_ok=True)
+            (self.path / name).mkdir(exist_ok=True)
 
     def write(self, files: Iterable[RenderedFile]) -> list[str]:
-        """Write the files that differ from what is on disk; the paths written."""
+        """Write the files that differ from what is on disk; the paths written. No write
+        follows a link: a link planted on a file's way is refused (400 ``UNSAFE_PATH``),
+        one in its place is replaced by the file."""
         self.ensure()
         written = []
-        for file in files:
-            check_inside(file.path)
-            target = self.path / file.path
-            mode = 0o600 if file.secret else 0o644
-            try:
-                same = (
-                    target.read_text() == file.content and (target.stat().st_mode & 0o777) == mode
-                )
-            except OSError:
-                same = False
-            if not same:
-                write_atomic(target, file.content, mode=mode)
-                written.append(file.path)
+        with Confined(self.path) as directory:
+            for file in files:
+                mode = 0o600 if file.secret else 0o644
+                content = file.content.encode()
+                if directory.read(file.path) != (content, mode):
+                    directory.write(file.path, content, mode=mode)
+                    written.append(file.path)
         return written
 
     def copy_data_to(self, other: InstanceDir) -> None:
@@ -124,11 +108,12 @@ class InstanceDir:
             shutil.copytree(self.data, other.data, symlinks=True, dirs_exist_ok=True)
 
     def remove_files(self, paths: Iterable[str]) -> None:
-        """Remove these files (relative paths) where they exist."""
-        for path in paths:
-            check_inside(path)
-            with contextlib.suppress(FileNotFoundError):
-                (self.path / path).unlink()
+        """Remove these files (relative paths) where they exist, never through a link."""
+        if not self.path.is_dir():
+            return
+        with Confined(self.path) as directory:
+            for path in paths:
+                directory.unlink(path)
 
     def clean(self, keep: Iterable[str] = ()) -> None:
         """Remove rendered files, logs and data (seed 004's clean); keep the directory."""

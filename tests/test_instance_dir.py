@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from roost.domain.errors import InvalidInput
-from roost.instance_dir import (
-    InstanceDir,
-    RenderedFile,
-    instance_dirs,
-    log_file,
-    service_env_file,
-)
+from roost.domain.layout import log_file, service_env_file
+from roost.instance_dir import InstanceDir, RenderedFile, instance_dirs
 
 
 def test_the_layout(tmp_path: Path) -> None:

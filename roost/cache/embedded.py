@@ -27,6 +27,7 @@ from pathlib import Path
 from sortedcontainers import SortedList
 
 from roost.cache.backend import CacheBackend, Limits, Usage, entry_size, over_quota
+from roost.home import private
 
 # crc32 of the rest | op | namespace length | key length | value length | expiry (ms, 0 = none)
 HEADER = struct.Struct("<IBBHIq")
@@ -82,6 +83,7 @@ class EmbeddedStore(CacheBackend):
         self._garbage = 0
         (folder / (LOG_NAME + ".compact")).unlink(missing_ok=True)
         self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        private(self._path, 0o600)  # values are the instances' own data
         self._end = self._replay()
         if self._needs_compaction():
             self.compact()

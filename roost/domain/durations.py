@@ -17,7 +17,7 @@ def parse_duration(value: str | float, *, field: str = "duration") -> float:
     if isinstance(value, int | float):
         seconds = float(value)
     else:
-        match = _DURATION.match(value)
+        match = _DURATION.fullmatch(value)
         if match is None:
             raise InvalidInput(
                 f"{field} must be a duration such as 500ms, 10s, 2m, got {value!r}",

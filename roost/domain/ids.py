@@ -8,20 +8,18 @@ ordinal N of its app, as seed 004's ``instance N`` does.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from roost.domain.errors import InvalidInput
+from roost.domain.names import ID, INTEGER
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-_ID_RE = re.compile(ID_PATTERN)
-_INTEGER_RE = re.compile(r"^(0|[1-9][0-9]*)$")
+ID_PATTERN = ID.pattern
 MAX_ORDINAL = 2**31 - 1
 
 
 def validate_instance_id(value: str) -> str:
     """Return ``value`` if it is a valid instance id, else raise ``INVALID_INSTANCE_ID``."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not ID.matches(value):
         raise InvalidInput(
             f"invalid instance id {value!r}: use 1-63 lowercase letters, digits, '_' or '-',"
             " starting with a letter or digit",
@@ -39,7 +37,7 @@ def validate_instance_id(value: str) -> str:
 
 def validate_app_name(value: str, *, code: str = "INVALID_APP_NAME") -> str:
     """App names follow the instance id rule, so ``<app>-<id>`` stays a safe project name."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not ID.matches(value):
         raise InvalidInput(
             f"invalid app name {value!r}: use 1-63 lowercase letters, digits, '_' or '-',"
             " starting with a letter or digit",
@@ -55,6 +53,6 @@ def new_instance_id() -> str:
 
 def ordinal_of_id(instance_id: str) -> int | None:
     """The ordinal an integer id asks for, or None for any other id."""
-    if _INTEGER_RE.match(instance_id):
+    if INTEGER.matches(instance_id):
         return int(instance_id)
     return None

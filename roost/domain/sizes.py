@@ -20,7 +20,7 @@ def parse_size(value: str | int, *, field: str = "size") -> int:
         if value < 0:
             raise InvalidInput(f"{field} must not be negative", code="INVALID_SIZE")
         return value
-    match = _SIZE.match(str(value))
+    match = _SIZE.fullmatch(str(value))
     if match is None:
         raise InvalidInput(
             f"{field} must be a size such as 512M, got {value!r}", code="INVALID_SIZE"

@@ -7,7 +7,6 @@ is (``roost.toml: apps.stack.services.web.command: ...``), all of them at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -18,12 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
-from roost.domain.ids import ID_PATTERN
+from roost.domain.layout import is_reserved
+from roost.domain.names import ID, PORT_NAME
 from roost.domain.sizes import parse_size
-from roost.domain.templates import INSTANCE_FIELDS, SECRETS, TEMPLATE_NAMES, is_inside, parse
+from roost.domain.templates import (
+    INSTANCE_FIELDS,
+    SECRETS,
+    TEMPLATE_NAMES,
+    is_inside,
+    parse,
+    unsafe_parts,
+)
 
 T = TypeVar("T")
-PORT_NAME = r"^[a-z][a-z0-9_]{0,31}$"
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -218,7 +224,7 @@ def parse_app(
 ) -> AppSpec:
     """One app, as ``[apps.NAME]`` holds it or as ``POST /v1/apps`` sends it."""
     problems: list[str] = []
-    if not re.match(ID_PATTERN, name):
+    if not ID.matches(name):
         problems.append(f"{where}: app name must be 1-63 lowercase letters, digits, '_' or '-'")
     if not isinstance(data, dict):
         raise SpecError(source, [*problems, f"{where}: must be a table (object)"])
@@ -243,6 +249,8 @@ def parse_app(
 def _file(path: str, file: Any, read_file: FileReader, where: str, problems: list[str]) -> Any:
     if not is_inside(path):
         problems.append(f"{where}: a file path must be relative, inside the instance directory")
+    elif is_reserved(path):
+        problems.append(f"{where}: {path!r} is roost's own (roost.env, instance.json, env/, logs/)")
     if isinstance(file, str):
         try:
             return {"content": read_file(file)}
@@ -265,13 +273,13 @@ def _located(where: str, error: Any) -> str:
 def _check_app(app: AppSpec, where: str) -> list[str]:
     problems: list[str] = []
     for port in app.ports:
-        if not re.match(PORT_NAME, port):
+        if not PORT_NAME.matches(port):
             problems.append(
                 f"{where}.ports.{port}: a port name is a lowercase identifier (a-z, 0-9, _)"
             )
     for service, spec in app.services.items():
         at = f"{where}.services.{service}"
-        if not re.match(ID_PATTERN, service):
+        if not ID.matches(service):
             problems.append(
                 f"{at}: service name must be 1-63 lowercase letters, digits, '_' or '-'"
             )
@@ -327,6 +335,7 @@ def _templates(app: AppSpec, where: str) -> list[str]:
         except jinja2.TemplateSyntaxError as exc:
             found.append(f"{at}: template error on line {exc.lineno}: {exc.message}")
             return
+        found.extend(f"{at}: {problem}" for problem in unsafe_parts(tree))
         for name in sorted(jinja2.meta.find_undeclared_variables(tree) - allowed):
             found.append(f"{at}: template variable {name!r} does not exist")
         for node in tree.find_all(nodes.Getattr):

@@ -14,7 +14,9 @@ every query is written once for both databases:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from roost.domain.errors import InvalidInput
+from roost.home import private
 from roost.registry.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
@@ -60,10 +63,20 @@ def apply_sqlite_pragmas(dbapi_connection: Any) -> None:
     cursor.close()
 
 
+def _private_database(path: Path) -> None:
+    """The database holds sealed secrets: mode 0600 from its first byte (SQLite gives
+    its WAL and shared-memory files the database's mode), tightened if it was looser."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        private(path.with_name(path.name + suffix), 0o600)
+
+
 def make_sqlite_engine(url: URL, *, begin: str) -> Engine:
     """A synchronous SQLite engine with roost's pragmas; ``begin`` opens each transaction."""
-    if url.database:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:":
+        _private_database(Path(url.database))
     engine = create_engine(
         url.set(drivername="sqlite+pysqlite"),
         connect_args={"timeout": 30, "check_same_thread": False},

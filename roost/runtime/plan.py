@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from roost.domain.layout import log_file
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
 from roost.domain.templates import render
 from roost.files import base_environment, service_environment, template_context
-from roost.instance_dir import log_file
 from roost.runtime.limits import Limits, effective_limits
 
 # What a service inherits from the server's own environment; nothing else leaks in.

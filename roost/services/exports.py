@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from roost.auth import Actor
 from roost.domain.errors import InvalidInput
 from roost.domain.model import Instance
+from roost.domain.names import has_control
 from roost.instance_dir import InstanceDir
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, exporter
 from roost.services import instance_files
@@ -41,7 +42,7 @@ async def export_files(
     """The files of one export of the named instances (None: every instance that has
     services); the caller writes them under ``out``, an absolute path."""
     chosen = exporter(kind)
-    if not out.startswith("/") or "\x00" in out:
+    if not out.startswith("/") or has_control(out):
         raise InvalidInput(f"out must be an absolute path, got {out!r}", code="INVALID_PATH")
     targets: list[ExportTarget] = []
     for instance in await selected_instances(ctx, actor, instance_ids):

@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from roost.auth import Actor
 from roost.domain.errors import RoostError
 from roost.domain.ids import validate_instance_id
+from roost.domain.layout import RECORD
 from roost.domain.model import NewInstance
 from roost.domain.states import State
-from roost.instance_dir import RECORD, instance_dirs
+from roost.instance_dir import instance_dirs
 from roost.registry import instances as q
 from roost.registry import ports as port_store
 from roost.services import instance_files

@@ -6,7 +6,6 @@ key, and at every step the key file holds whatever is needed to read what is sto
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection
 from roost.auth import Actor
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, InvalidInput, NotFound
+from roost.domain.names import SECRET_NAME
 from roost.registry import secrets as store
 from roost.secrets import SecretBox
 from roost.services import instance_files
@@ -23,7 +23,6 @@ from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.instances import get_instance
 
-SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_SECRET_BYTES = 64 * 1024
 
 
@@ -34,7 +33,7 @@ class SecretInfo:
 
 
 def check_secret(name: str, value: str | None = None) -> None:
-    if not SECRET_NAME.match(name):
+    if not SECRET_NAME.matches(name):
         raise InvalidInput(
             f"invalid secret name {name!r}: letters, digits and '_', not starting with a digit",
             code="INVALID_SECRET_NAME",

@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from roost.auth import Actor
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict
+from roost.domain.layout import service_env_file
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
 from roost.domain.states import Action, State
-from roost.instance_dir import InstanceDir, service_env_file
+from roost.instance_dir import InstanceDir
 from roost.ports import plan_ports
 from roost.registry import instances as q
 from roost.registry import ports as port_store

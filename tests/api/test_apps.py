@@ -109,3 +109,18 @@ async def test_bad_specs_are_400_with_every_problem(client: httpx.AsyncClient) -
     path_file = await client.post("/v1/apps", json={"name": "f", "files": {"a": "templates/a.j2"}})
     assert "must be inline" in path_file.json()["problems"][0]
     assert (await client.get("/v1/apps/nothing")).json()["code"] == "APP_NOT_FOUND"
+
+
+async def test_a_template_that_reaches_out_of_the_sandbox_is_refused_by_name(
+    client: httpx.AsyncClient,
+) -> None:
+    escape = "{{ lipsum.__globals__['os'].popen('id').read() }}"
+    spec = {"name": "evil", "files": {"motd.txt": {"content": escape}}}
+    response = await client.post("/v1/apps", json=spec)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "INVALID_SPEC"
+    assert set(body["problems"]) == {
+        "evil.files.motd.txt: template uses the private attribute '__globals__'",
+        "evil.files.motd.txt: template variable 'lipsum' does not exist",
+    }

@@ -93,3 +93,16 @@ async def test_no_operation_crosses_instances(
             )
         ).json()
         assert listed["keys"] == sorted((k for (w, k) in model if w == index), key=str.encode)
+
+
+async def test_an_instance_id_ending_in_a_newline_is_refused_and_never_made(
+    http: httpx.AsyncClient,
+) -> None:
+    for instance_id in ("tenant-b\n", "tenant-b\r", "tenant-b\t", "tenant-b\x00"):
+        response = await http.put("/v1/cache/k", params={"instance_id": instance_id}, content=b"v")
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "INVALID_INSTANCE_ID"
+    created = await http.post("/v1/instances", json={"instance_id": "tenant-c\n"})
+    assert created.json()["code"] == "INVALID_INSTANCE_ID"
+    ids = [i["instance_id"] for i in (await http.get("/v1/instances")).json()["instances"]]
+    assert not any(i.startswith("tenant-") for i in ids)

@@ -20,10 +20,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from roost.domain.layout import log_file
 from roost.domain.spec import AppSpec
 from roost.domain.templates import render, uses_secrets
 from roost.files import base_environment, env_file, service_environment, template_context
-from roost.instance_dir import log_file
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, same_file
 from roost.runtime.exports.symbols import symbolic
 from roost.runtime.limits import effective_limits
@@ -53,7 +53,7 @@ def _specifiers(path: Path) -> str:
 
 def _word(text: str) -> str:
     """One argv word of ``ExecStart=``, quoted when it needs to be."""
-    if _PLAIN_WORD.match(text):
+    if _PLAIN_WORD.fullmatch(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from roost.domain.errors import Conflict
+from roost.domain.errors import Conflict, RoostError
 
 INSTANCES = "instances"  # one folder per instance: roost.instance_dir says what it holds
 SUBDIRS = (INSTANCES, "backups", "logs")
@@ -46,11 +46,17 @@ class Home:
     def ensure(self) -> None:
         """Create the home and its folders on first use (mode 0700: it holds secrets);
         a home or key file that others may read is tightened, and the log says so."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        private(self.path, 0o700)
-        private(self.secret_key_file, 0o600)
-        for name in SUBDIRS:
-            (self.path / name).mkdir(exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private(self.path, 0o700)
+            private(self.secret_key_file, 0o600)
+            for name in SUBDIRS:
+                (self.path / name).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise RoostError(
+                f"cannot use {self.path} as the home: {exc.strerror or exc}",
+                code="HOME_UNUSABLE",
+            ) from None
 
     def secret_keys(self) -> list[bytes]:
         """The home's Fernet keys (one line each, the first encrypts), made on first use.

@@ -10,8 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from roost.domain.errors import InvalidInput
+from roost.domain.names import has_control
 from roost.domain.sizes import parse_size
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -52,7 +54,7 @@ class Settings:
             database_url=database_url
             or env.get("ROOST_DATABASE_URL")
             or sqlite_url(resolved_home / "roost.db"),
-            url=(url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/"),
+            url=check_url((url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/")),
             secret_key=env.get("ROOST_SECRET_KEY") or None,
             lcc_url=env.get("ROOST_LCC_URL") or None,
             cache_backend=env.get("ROOST_CACHE_BACKEND") or "embedded",
@@ -71,6 +73,22 @@ class Settings:
                 field="ROOST_CACHE_MEMORY_BYTES",
             ),
         )
+
+
+def check_url(url: str) -> str:
+    """``http://host[:port]`` or ``https://...``; anything else is ``INVALID_URL``."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (raises on a port that is not a number in range)
+    except ValueError:
+        valid = False
+    if not valid or has_control(url):
+        raise InvalidInput(
+            f"invalid server URL {url!r}: use http://HOST[:PORT] or https://...",
+            code="INVALID_URL",
+        )
+    return url
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

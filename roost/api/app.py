@@ -33,6 +33,8 @@ from roost.metrics import Metrics
 from roost.services.context import Context
 from roost.settings import Settings
 
+CACHE_PREFIX_BYTES = CACHE_PREFIX.encode()
+
 
 class RoostApp:
     """The ASGI entry point: ``/v1/cache`` goes to the raw data plane, the rest to FastAPI."""
@@ -44,10 +46,13 @@ class RoostApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(CACHE_PREFIX) and path[
-                len(CACHE_PREFIX) : len(CACHE_PREFIX) + 1
-            ] in ("", "/"):
+            # matched on the raw path, where the data plane cuts the key from: a path
+            # that only decodes to /v1/cache (/v1/cach%65/...) is not the data plane
+            raw: bytes = scope.get("raw_path") or scope["path"].encode()
+            if raw.startswith(CACHE_PREFIX_BYTES) and raw[len(CACHE_PREFIX_BYTES) :][:1] in (
+                b"",
+                b"/",
+            ):
                 await self.data_plane(scope, receive, send)
                 return
         await self.api(scope, receive, send)

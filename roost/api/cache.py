@@ -20,11 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
+from roost.api.instance_context import instance_id_of, query_of
 from roost.cache.keys import check_key
 from roost.domain.cursors import decode_cursor, encode_cursor
 from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError
@@ -40,6 +42,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+log = logging.getLogger("roost.api.cache")
 PREFIX = "/v1/cache"
 MAX_BATCH = 1000
 MAX_LIST = 1000
@@ -89,12 +92,24 @@ class DataPlane:
         self._counts = traffic.counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         try:
-            operation = await self._dispatch(scope, receive, send)
+            operation = await self._dispatch(scope, receive, tracked)
             self._counts[operation, "ok"] += 1
         except RoostError as exc:
             self._counts[_operation(scope), exc.code] += 1
             await _json(send, exc.status, exc.body())
+        except Exception:
+            log.exception("the data plane failed on %s %s", scope["method"], scope["path"])
+            self._counts[_operation(scope), "INTERNAL_ERROR"] += 1
+            if not started:  # else the client sees the response cut short
+                await _json(send, 500, {"error": "internal server error", "code": "INTERNAL_ERROR"})
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> str:
         """Answer the request; the name of the operation it was."""
@@ -154,7 +169,7 @@ class DataPlane:
     ) -> Tenant:
         """The instance the request names, served only to a caller the policy lets
         ``access`` it, and only while it is in a state the data plane serves."""
-        instance_id = _instance_id(scope)
+        instance_id = instance_id_of(scope)
         if instance_id is None:
             if required:
                 raise InvalidInput("instance ID is required", code="MISSING_INSTANCE_ID")
@@ -198,7 +213,7 @@ class DataPlane:
         raw = await self._body(scope, receive, limit)
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
             raise InvalidInput("request body is not valid JSON", code="INVALID_BODY") from None
         if not isinstance(data, dict):
             raise InvalidInput("request body must be a JSON object", code="INVALID_BODY")
@@ -210,7 +225,7 @@ class DataPlane:
         self, ctx: Context, scope: Scope, receive: Receive, send: Send, operation: str
     ) -> None:
         data = await self._json_body(ctx, scope, receive)
-        encoding = _query(scope).get("encoding")
+        encoding = query_of(scope).get("encoding")
         if encoding not in (None, "base64"):
             raise InvalidInput(
                 f"unknown encoding {encoding!r}: use base64", code="INVALID_ENCODING"
@@ -251,7 +266,7 @@ class DataPlane:
         await _json(send, 200, body)
 
     async def _list(self, ctx: Context, scope: Scope, tenant: Tenant, send: Send) -> None:
-        query = _query(scope)
+        query = query_of(scope)
         prefix = query.get("prefix", "")
         limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST:
@@ -277,29 +292,6 @@ def _operation(scope: Scope) -> str:
     if path.rstrip("/") == PREFIX:
         return "list"
     return str(scope["method"]).lower()
-
-
-def _instance_id(scope: Scope) -> str | None:
-    header = None
-    for name, value in scope["headers"]:
-        if name == b"x-instance-id":
-            header = value.decode("latin-1")
-            break
-    query_string: bytes = scope.get("query_string", b"")
-    from_query = _query(scope).get("instance_id") if b"instance_id=" in query_string else None
-    if header is not None and from_query is not None and header != from_query:
-        raise InvalidInput(
-            "X-Instance-ID and ?instance_id= name different instances",
-            code="CONFLICTING_INSTANCE_ID",
-        )
-    return header if header is not None else from_query
-
-
-def _query(scope: Scope) -> dict[str, str]:
-    query_string: bytes = scope.get("query_string", b"")
-    if not query_string:
-        return {}
-    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 
 
 def _ttl(scope: Scope) -> float | None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, text
 
 from roost.api.deps import Ctx
 from roost.api.errors import ERROR_RESPONSES
+from roost.api.instance_context import instance_id_of
 from roost.api.schemas import HealthOut, IdText
-from roost.domain.errors import InvalidInput
 from roost.domain.ids import validate_instance_id
 
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
@@ -25,16 +25,14 @@ def _ping(conn: Connection) -> None:
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
 async def health(
     ctx: Ctx,
-    x_instance_id: Annotated[IdText | None, Header()] = None,
-    instance_id: Annotated[IdText | None, Query()] = None,
+    request: Request,
+    x_instance_id: Annotated[IdText | None, Header(description="as on the data plane")] = None,
+    instance_id: Annotated[IdText | None, Query(description="as on the data plane")] = None,
 ) -> JSONResponse:
-    """``healthy`` when the registry answers; ``instance_id`` echoes the caller's context."""
-    if x_instance_id and instance_id and x_instance_id != instance_id:
-        raise InvalidInput(
-            "X-Instance-ID and ?instance_id= name different instances",
-            code="CONFLICTING_INSTANCE_ID",
-        )
-    context_id = x_instance_id or instance_id
+    """``healthy`` when the registry answers; ``instance_id`` echoes the caller's context,
+    read as the data plane reads it."""
+    del x_instance_id, instance_id  # documented; read below, the data plane's way
+    context_id = instance_id_of(request.scope)
     if context_id is not None:
         validate_instance_id(context_id)
     try:

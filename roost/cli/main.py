@@ -12,10 +12,12 @@ from roost.cli import admin, instances, output, run
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
+from roost.cli.client import CliError
 from roost.cli.config import config_app
 from roost.cli.exports import export_app
 from roost.cli.secrets import secret_app
 from roost.cli.server import ServerUnavailable
+from roost.domain.errors import RoostError
 
 __all__ = ["app", "hoist_global_options", "main"]
 
@@ -67,7 +69,7 @@ def main() -> None:
     except typer.Abort:
         output.print_error("aborted", "ABORTED")
         raise SystemExit(1) from None
-    except ServerUnavailable as exc:  # raised before a command's own handler could run
+    except (ServerUnavailable, RoostError, CliError) as exc:  # before a command's own handler
         output.print_error(exc.message, exc.code)
         raise SystemExit(1) from None
     if isinstance(result, int) and result:

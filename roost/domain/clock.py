@@ -26,11 +26,15 @@ def rfc3339(moment: datetime | None) -> str | None:
 
 
 def parse_rfc3339(text: str) -> datetime:
-    """Parse an RFC 3339 / ISO 8601 time; a time without an offset is taken as UTC."""
+    """Parse an RFC 3339 / ISO 8601 time; a time without an offset is taken as UTC. A
+    time that is not one, or does not exist in UTC (year 1 at +14:00), is ValueError."""
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range in UTC") from None
 
 
 class Clock(Protocol):

@@ -253,3 +253,26 @@ def test_stop_on_exit_stops_the_services_when_the_server_is_told_to_stop(
     while alive(service["pid"]):
         assert time.monotonic() < deadline, "the service outlived a --stop-on-exit server"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("flags", "code"),
+    [
+        (["--url", "http://[::1"], "INVALID_URL"),
+        (["--url", "ftp://example.org"], "INVALID_URL"),
+        (["--url", "http://127.0.0.1:99999"], "INVALID_URL"),
+        (["--home", "{file}"], "HOME_UNUSABLE"),
+        (["--home", "{file}/under"], "HOME_UNUSABLE"),
+        (["--home", "/proc/1/not-a-home"], "HOME_UNUSABLE"),
+    ],
+)
+def test_a_bad_url_or_home_is_one_line_and_exit_1(
+    env: dict[str, str], tmp_path: Path, flags: list[str], code: str
+) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("")
+    result = run(env, *[f.format(file=file) for f in flags], "list")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(f"({code})")
+    assert "Traceback" not in result.stderr

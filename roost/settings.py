@@ -36,6 +36,11 @@ class Settings:
     log_keep: int = 5  # rotated logs kept
     autostart: bool = True  # roost serve starts instances that should run and do not
     stop_on_exit: bool = False  # roost serve stops every instance when it stops
+    max_body_bytes: int = 1024 * 1024  # a control-plane request body
+    cache_max_batch_bytes: int = 16 * 1024 * 1024  # a data-plane batch body
+    client_timeout_s: float = 30.0  # for a request's headers, and for its body
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the bind
+    trusted_origins: tuple[str, ...] = ()  # browser origins allowed to act (and CORS)
 
     @classmethod
     def load(
@@ -72,6 +77,18 @@ class Settings:
                 env.get("ROOST_CACHE_MEMORY_BYTES") or 64 * 1024 * 1024,
                 field="ROOST_CACHE_MEMORY_BYTES",
             ),
+            max_body_bytes=parse_size(
+                env.get("ROOST_MAX_BODY_BYTES") or 1024 * 1024, field="ROOST_MAX_BODY_BYTES"
+            ),
+            cache_max_batch_bytes=parse_size(
+                env.get("ROOST_CACHE_MAX_BATCH_BYTES") or 16 * 1024 * 1024,
+                field="ROOST_CACHE_MAX_BATCH_BYTES",
+            ),
+            client_timeout_s=_count(
+                env.get("ROOST_CLIENT_TIMEOUT"), default=30, field="ROOST_CLIENT_TIMEOUT", least=1
+            ),
+            allowed_hosts=_words(env.get("ROOST_ALLOWED_HOSTS")),
+            trusted_origins=_words(env.get("ROOST_TRUSTED_ORIGINS")),
         )
 
 
@@ -101,11 +118,18 @@ def _flag(value: str | None, *, default: bool) -> bool:
     raise InvalidInput(f"expected true or false, got {value!r}", code="INVALID_SETTING")
 
 
-def _count(value: str | None, *, default: int, field: str) -> int:
+def _words(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, each entry trimmed and lowercased."""
+    return tuple(word.strip().lower() for word in (value or "").split(",") if word.strip())
+
+
+def _count(value: str | None, *, default: int, field: str, least: int = 0) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit() or int(value) > 1000:
-        raise InvalidInput(f"{field} must be a count from 0 to 1000", code="INVALID_SETTING")
+    if not value.isdigit() or not least <= int(value) <= 1000:
+        raise InvalidInput(
+            f"{field} must be a whole number from {least} to 1000", code="INVALID_SETTING"
+        )
     return int(value)
 
 

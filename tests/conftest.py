@@ -120,7 +120,7 @@ async def opened_context(settings: Settings) -> AsyncIterator[Context]:
 @asynccontextmanager
 async def api_client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(context=context))
-    async with httpx.AsyncClient(transport=transport, base_url="http://roost.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield http
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.cors import CORSMiddleware
 
 from roost import __version__
 from roost.api import compat, health
@@ -15,6 +17,10 @@ from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import ERROR_RESPONSES, install_error_handlers
+from roost.api.middleware.bodies import ControlPlaneBodies
+from roost.api.middleware.hosts import HostCheck
+from roost.api.middleware.origins import CrossOriginCheck
+from roost.api.middleware.refusal import ASGIApp
 from roost.api.v1 import (
     apps,
     config,
@@ -34,17 +40,39 @@ from roost.services.context import Context
 from roost.settings import Settings
 
 CACHE_PREFIX_BYTES = CACHE_PREFIX.encode()
+# the request headers a trusted browser origin may send
+CORS_HEADERS = ("authorization", "content-type", "x-instance-id", "x-ttl-seconds")
 
 
 class RoostApp:
-    """The ASGI entry point: ``/v1/cache`` goes to the raw data plane, the rest to FastAPI."""
+    """The ASGI entry point: every request passes the middleware (``middleware/``), then
+    ``/v1/cache`` goes to the raw data plane and the rest to FastAPI."""
 
-    def __init__(self, api: FastAPI, metrics: Metrics) -> None:
+    def __init__(self, api: FastAPI, metrics: Metrics, settings: Settings) -> None:
         self.api = api
         self.metrics = metrics
         self.data_plane = DataPlane(lambda: api.state.context, metrics.cache)
+        self._control = ControlPlaneBodies(api, limit=settings.max_body_bytes)
+        bound = urlsplit(settings.url).hostname or ""
+        guarded: ASGIApp = HostCheck(
+            CrossOriginCheck(
+                self._route, trusted=settings.trusted_origins, guard_reads=(CACHE_PREFIX_BYTES,)
+            ),
+            allowed=[*settings.allowed_hosts, bound],
+        )
+        if settings.trusted_origins:  # CORS headers for those origins, and for no other
+            guarded = CORSMiddleware(
+                guarded,
+                allow_origins=list(settings.trusted_origins),
+                allow_methods=["*"],
+                allow_headers=list(CORS_HEADERS),
+            )
+        self._guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._guarded(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             # matched on the raw path, where the data plane cuts the key from: a path
             # that only decodes to /v1/cache (/v1/cach%65/...) is not the data plane
@@ -55,13 +83,15 @@ class RoostApp:
             ):
                 await self.data_plane(scope, receive, send)
                 return
-        await self.api(scope, receive, send)
+        await self._control(scope, receive, send)
 
 
 def create_app(*, settings: Settings | None = None, context: Context | None = None) -> RoostApp:
     """An app over ``context`` (kept open by the caller), or one it opens from ``settings``."""
     if (settings is None) == (context is None):
         raise ValueError("give exactly one of settings or context")
+    chosen = context.settings if context is not None else settings
+    assert chosen is not None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,7 +139,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     _describe_data_plane(app)
-    return RoostApp(app, metrics)
+    return RoostApp(app, metrics, chosen)
 
 
 def _describe_data_plane(app: FastAPI) -> None:

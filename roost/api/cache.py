@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import math
@@ -27,9 +28,11 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from roost.api.instance_context import instance_id_of, query_of
+from roost.api.middleware.bodies import UnsupportedMediaType, is_json
+from roost.api.middleware.refusal import header
 from roost.cache.keys import check_key
 from roost.domain.cursors import decode_cursor, encode_cursor
-from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError
+from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError, TooLarge
 from roost.domain.states import SERVED_STATES
 from roost.metrics import CacheTraffic
 from roost.services.context import Context
@@ -50,7 +53,15 @@ MAX_TTL_S = 10 * 365 * 24 * 3600
 DEFAULT_INSTANCE = "default"  # only batch/get falls back to it (seed 001)
 
 _JSON = [(b"content-type", b"application/json")]
+_JSON_CLOSE = [*_JSON, (b"connection", b"close")]
 _OCTETS = b"application/octet-stream"
+
+
+class ClientGone(RoostError):
+    """The client left before its body was all there: nothing is written, nobody to tell."""
+
+    status = 400
+    code = "CLIENT_GONE"
 
 
 class PayloadTooLarge(RoostError):
@@ -75,9 +86,9 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _json(send: Send, status: int, data: Any) -> None:
+async def _json(send: Send, status: int, data: Any, *, close: bool = False) -> None:
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    await _respond(send, status, body, _JSON)
+    await _respond(send, status, body, _JSON_CLOSE if close else _JSON)
 
 
 def _no_content() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -92,23 +103,17 @@ class DataPlane:
         self._counts = traffic.counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
         try:
-            operation = await self._dispatch(scope, receive, tracked)
+            operation = await self._dispatch(scope, receive, send)
             self._counts[operation, "ok"] += 1
         except RoostError as exc:
             self._counts[_operation(scope), exc.code] += 1
-            await _json(send, exc.status, exc.body())
+            # a body refused unread: close the connection rather than read it to its end
+            await _json(send, exc.status, exc.body(), close=exc.status == 413)
         except Exception:
             log.exception("the data plane failed on %s %s", scope["method"], scope["path"])
             self._counts[_operation(scope), "INTERNAL_ERROR"] += 1
-            if not started:  # else the client sees the response cut short
+            with contextlib.suppress(Exception):  # begun already: it stays cut short
                 await _json(send, 500, {"error": "internal server error", "code": "INTERNAL_ERROR"})
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> str:
@@ -148,7 +153,9 @@ class DataPlane:
             await _respond(send, 200, value, headers)
             return "get"
         if method == "PUT":
-            value = await self._body(scope, receive, ctx.settings.cache_max_value_bytes)
+            value = await self._body(
+                scope, receive, ctx.settings.cache_max_value_bytes, PayloadTooLarge
+            )
             ttl = _ttl(scope)
             tenant = await self._tenant(ctx, scope, WRITE)
             await ctx.cache.put(tenant.instance_id, key, value, ttl, tenant.limits)
@@ -188,29 +195,36 @@ class DataPlane:
 
     # -- bodies --------------------------------------------------------------------------
 
-    async def _body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
+    async def _body(
+        self, scope: Scope, receive: Receive, limit: int, too_large: type[RoostError]
+    ) -> bytes:
+        """The whole body, at most ``limit`` bytes (``too_large`` past it, from the
+        Content-Length before anything is read); a client gone before the end of its body
+        writes nothing (never a value cut short)."""
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                raise PayloadTooLarge(
-                    f"value is larger than the limit of {limit} bytes", limit=limit
-                )
+                raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
         chunks = []
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone("the client went away before its body arrived")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(
-                    f"value is larger than the limit of {limit} bytes", limit=limit
-                )
+                raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
 
     async def _json_body(self, ctx: Context, scope: Scope, receive: Receive) -> dict[str, Any]:
-        limit = MAX_BATCH * (ctx.settings.cache_max_value_bytes * 2 + 2048)
-        raw = await self._body(scope, receive, limit)
+        content_type = header(scope, b"content-type")
+        if content_type is None or not is_json(content_type):
+            raise UnsupportedMediaType(
+                f"a batch body must be application/json, not {content_type or 'untyped'!r}"
+            )
+        raw = await self._body(scope, receive, ctx.settings.cache_max_batch_bytes, TooLarge)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
@@ -231,7 +245,9 @@ class DataPlane:
                 f"unknown encoding {encoding!r}: use base64", code="INVALID_ENCODING"
             )
         if operation == "set":
-            entries = _entries(data, encoded=encoding == "base64")
+            entries = _entries(
+                data, encoded=encoding == "base64", max_value=ctx.settings.cache_max_value_bytes
+            )
             ttl = _ttl(scope)
             tenant = await self._tenant(ctx, scope, WRITE)
             await ctx.cache.put_many(tenant.instance_id, entries, ttl, tenant.limits)
@@ -321,7 +337,7 @@ def _keys(data: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _entries(data: dict[str, Any], *, encoded: bool) -> dict[str, bytes]:
+def _entries(data: dict[str, Any], *, encoded: bool, max_value: int) -> dict[str, bytes]:
     entries = data.get("entries")
     if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
         raise InvalidInput('body must be {"entries": {key: string}}', code="INVALID_BODY")
@@ -341,4 +357,8 @@ def _entries(data: dict[str, Any], *, encoded: bool) -> dict[str, bytes]:
             except UnicodeEncodeError:
                 message = f"value of {key!r} is not valid UTF-8 (send it with ?encoding=base64)"
                 raise InvalidInput(message, code="INVALID_BODY") from None
+        if len(values[key]) > max_value:
+            raise PayloadTooLarge(
+                f"value of {key!r} is larger than the limit of {max_value} bytes", limit=max_value
+            )
     return values

@@ -17,6 +17,7 @@ from roost.domain.errors import RoostError
 log = logging.getLogger("roost.api")
 
 _HTTP_CODES = {
+    400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
@@ -26,7 +27,7 @@ _HTTP_CODES = {
 # Declared on every route so the OpenAPI document says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 403, 404, 409, 422, 429, 500)
+    for status in (400, 403, 404, 408, 409, 413, 415, 421, 422, 429, 500)
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from roost.api.app import create_app
+from roost.api.protocol import with_timeout
 from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
 from roost.home import Home
@@ -57,6 +58,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             port=port,
             log_level="info",
             access_log=False,
+            http=with_timeout(settings.client_timeout_s),
             # open streams (logs -f) never end by themselves: do not wait for them forever
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )

@@ -45,6 +45,11 @@ class Conflict(RoostError):
     code = "CONFLICT"
 
 
+class TooLarge(RoostError):
+    status = 413
+    code = "BODY_TOO_LARGE"
+
+
 class QuotaExceeded(RoostError):
     status = 429
     code = "QUOTA_EXCEEDED"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-from roost.domain.errors import InvalidInput
+from roost.domain.errors import InvalidInput, TooLarge
 
 MAX_JSON_DEPTH = 32
+MAX_CONFIG_BYTES = 64 * 1024
 
 
 def check_json_value(value: Any, *, field: str, depth: int = 0) -> None:
@@ -28,6 +30,17 @@ def check_json_value(value: Any, *, field: str, depth: int = 0) -> None:
     elif isinstance(value, list):
         for item in value:
             check_json_value(item, field=field, depth=depth + 1)
+
+
+def check_config_size(config: dict[str, Any]) -> None:
+    """An instance's config is at most :data:`MAX_CONFIG_BYTES` of JSON (413 past it)."""
+    size = len(json.dumps(config, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_CONFIG_BYTES:
+        raise TooLarge(
+            f"the config would be {size} bytes of JSON, over the limit of {MAX_CONFIG_BYTES}",
+            code="CONFIG_TOO_LARGE",
+            limit=MAX_CONFIG_BYTES,
+        )
 
 
 def check_text(value: str, *, field: str) -> None:

@@ -22,7 +22,7 @@ from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_i
 from roost.domain.model import App, Instance, NewInstance
 from roost.domain.spec import AppSpec
 from roost.domain.states import Health, State
-from roost.domain.values import check_json_value
+from roost.domain.values import check_config_size, check_json_value
 from roost.keys import KeyPair
 from roost.ports import Wanted, plan_ports
 from roost.registry import instances as q
@@ -68,6 +68,7 @@ async def create_instance(
         validate_instance_id(instance_id)
     await ctx.policy.authorize(actor, "instance.create", instance_id)
     check_json_value(request.config, field="config")
+    check_config_size(request.config)
     app = await ctx.apps.for_new_instance(request.app)
     await check_version(ctx, app, request.version)
     wanted_ordinal = None if instance_id is None else ordinal_of_id(instance_id)

@@ -17,7 +17,7 @@ from roost.domain.cursors import decode_cursor, encode_cursor, invalid_cursor
 from roost.domain.errors import InvalidInput, instance_not_found
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance, InstanceFilter
-from roost.domain.values import check_json_value, merge_patch
+from roost.domain.values import check_config_size, check_json_value, merge_patch
 from roost.registry import instances as q
 from roost.services import instance_files
 from roost.services.changes import Recorder, commit
@@ -90,6 +90,7 @@ async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: P
                 patch.config if patch.replace_config else merge_patch(instance.config, patch.config)
             )
             if config != instance.config:
+                check_config_size(config)
                 values["config"] = config
                 changed.append("config")
         tags = instance.tags

@@ -216,8 +216,9 @@ async def test_batch_limits_and_bad_bodies(http: httpx.AsyncClient) -> None:
     ):
         response = await http.post(path, headers=inst("x"), json=body)
         assert (response.status_code, response.json()["code"]) == (400, "BATCH_TOO_LARGE")
+    typed = {**inst("x"), "content-type": "application/json"}  # untyped: 415, tested apart
     for raw in (b"not json", b"[1]", b'{"keys": "a"}', b'{"keys": [1]}'):
-        response = await http.post("/v1/cache/batch/get", headers=inst("x"), content=raw)
+        response = await http.post("/v1/cache/batch/get", headers=typed, content=raw)
         assert (response.status_code, response.json()["code"]) == (400, "INVALID_BODY")
     exact = await http.post("/v1/cache/batch/get", headers=inst("x"), json={"keys": keys[:1000]})
     assert exact.status_code == 200

@@ -21,7 +21,7 @@ async def raw_client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
         raise RuntimeError("secret internals")
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://roost.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield http
 
 

@@ -25,6 +25,9 @@ async def test_a_since_out_of_range_in_utc_is_400(client: httpx.AsyncClient) -> 
 async def test_only_the_raw_path_names_the_data_plane(client: httpx.AsyncClient) -> None:
     headers = {"x-instance-id": "raw"}
     sneaky = await client.put("/v1/cach%65/foo", content=b"x", headers=headers)
+    assert sneaky.status_code == 415  # not the data plane: a control-plane body must be JSON
+    json_headers = {**headers, "content-type": "application/json"}
+    sneaky = await client.put("/v1/cach%65/foo", content=b'"x"', headers=json_headers)
     assert sneaky.status_code == 404
     assert (await client.get("/v1/cache/5/foo", headers=headers)).status_code == 404
     assert (await client.put("/v1/cache/foo", content=b"x", headers=headers)).status_code == 204

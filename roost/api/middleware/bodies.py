@@ -1,0 +1,87 @@
+"""Control-plane request bodies: JSON only, and at most ``ROOST_MAX_BODY_BYTES``.
+
+The body is read here, bounded, before the route runs (a route reads it whole anyway),
+then handed on: a 100 MB body is refused after the first megabyte, or from its
+``Content-Length`` before any of it is read (413 ``BODY_TOO_LARGE``); another media
+type is 415 ``UNSUPPORTED_MEDIA_TYPE``, so a form a web page posts never reaches a
+route. (A body that trickles is the server protocol's to cut off: ``protocol.py``.)
+"""
+
+from __future__ import annotations
+
+from roost.api.middleware.refusal import ASGIApp, Message, Receive, Scope, Send, header, refuse
+from roost.domain.errors import RoostError, TooLarge
+
+WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def read_body(receive: Receive, *, limit: int) -> bytes | None:
+    """The whole body, at most ``limit`` bytes (else TooLarge); None when the client went
+    away before it was all there."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the request body is larger than {limit} bytes", limit=limit)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class ControlPlaneBodies:
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._body(scope, receive)
+        except RoostError as exc:
+            await refuse(send, exc.status, exc.code, exc.message, **exc.extra)
+            return
+        if body is None:
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only a disconnect can come
+
+        await self.app(scope, replay, send)
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
+        content_type = header(scope, b"content-type")
+        if content_type is not None and not is_json(content_type):
+            raise UnsupportedMediaType(
+                f"the request body must be application/json, not {content_type!r}"
+            )
+        length = header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            raise TooLarge(f"the request body is larger than {self.limit} bytes", limit=self.limit)
+        body = await read_body(receive, limit=self.limit)
+        if body and content_type is None:
+            raise UnsupportedMediaType("a request body needs Content-Type: application/json")
+        return body
+
+
+class UnsupportedMediaType(RoostError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"

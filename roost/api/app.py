@@ -18,8 +18,9 @@ from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import ERROR_RESPONSES, install_error_handlers
 from roost.api.middleware.bodies import ControlPlaneBodies
-from roost.api.middleware.hosts import HostCheck
-from roost.api.middleware.origins import CrossOriginCheck
+from roost.api.middleware.guard import RequestGuard
+from roost.api.middleware.hosts import AllowedHosts
+from roost.api.middleware.origins import Origins
 from roost.api.middleware.refusal import ASGIApp
 from roost.api.v1 import (
     apps,
@@ -54,11 +55,10 @@ class RoostApp:
         self.data_plane = DataPlane(lambda: api.state.context, metrics.cache)
         self._control = ControlPlaneBodies(api, limit=settings.max_body_bytes)
         bound = urlsplit(settings.url).hostname or ""
-        guarded: ASGIApp = HostCheck(
-            CrossOriginCheck(
-                self._route, trusted=settings.trusted_origins, guard_reads=(CACHE_PREFIX_BYTES,)
-            ),
-            allowed=[*settings.allowed_hosts, bound],
+        guarded: ASGIApp = RequestGuard(
+            self._route,
+            hosts=AllowedHosts([*settings.allowed_hosts, bound]),
+            origins=Origins(settings.trusted_origins, guard_reads=(CACHE_PREFIX_BYTES,)),
         )
         if settings.trusted_origins:  # CORS headers for those origins, and for no other
             guarded = CORSMiddleware(

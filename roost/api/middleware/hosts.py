@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from roost.api.middleware.refusal import ASGIApp, Receive, Scope, Send, header, refuse
+MAX_REMEMBERED = 256  # Host values whose answer is kept (a client sends the same few)
 
 
 def host_name(value: str) -> str:
@@ -33,24 +33,18 @@ def is_loopback(name: str) -> bool:
         return False
 
 
-class HostCheck:
-    def __init__(self, app: ASGIApp, *, allowed: Iterable[str]) -> None:
-        self.app = app
+class AllowedHosts:
+    """Whether a ``Host`` header names this server; the answer for each value is kept."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = frozenset(name.lower() for name in allowed)
+        self._answers: dict[bytes | None, bool] = {}
 
-    def accepts(self, name: str) -> bool:
-        return is_loopback(name) or name in self.allowed
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("client") is not None:  # TCP, not the socket
-            name = host_name(header(scope, b"host") or "")
-            if not self.accepts(name):
-                await refuse(
-                    send,
-                    421,
-                    "MISDIRECTED_REQUEST",
-                    f"this server does not answer to {name!r}: use localhost, a loopback"
-                    " address, or a name in ROOST_ALLOWED_HOSTS",
-                )
-                return
-        await self.app(scope, receive, send)
+    def __call__(self, value: bytes | None) -> bool:
+        answer = self._answers.get(value)
+        if answer is None:
+            name = host_name(value.decode("latin-1")) if value is not None else ""
+            answer = is_loopback(name) or name in self.allowed
+            if len(self._answers) < MAX_REMEMBERED:
+                self._answers[value] = answer
+        return answer

@@ -4,60 +4,65 @@ Two small protocols, both chosen in the composition root:
 
 - an :class:`Authenticator` turns a request (its ASGI scope: headers, client, the
   transport it came over) into an :class:`Actor`, on every surface: the REST API, the
-  data plane and the seed-000 facade alike;
+  data plane and the seed-000 facade alike (``api/middleware/authentication.py`` asks
+  it once per request);
 - a :class:`Policy` answers ``authorize(actor, action, target)``. Use cases ask it
   before they act (``roost.services``); routes never do.
 
-Until users and tokens exist, every caller is the local actor, who may do everything.
+The rules themselves (roles, what each action needs) are pure: ``domain/access.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from roost.domain.errors import Forbidden
+from roost.domain.access import Actor
+
+__all__ = ["LOCAL_ACTOR", "SUPERVISOR", "Actor", "Authenticator", "Policy", "Scope"]
 
 Scope = MutableMapping[str, Any]  # an ASGI connection scope
-LOCAL = "local"
+ACTOR_KEY = "roost.actor"  # where the request's actor is kept in its scope
+PEER_UID_KEY = "roost.peer_uid"  # set on requests over the home's unix socket
 
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-
-
-LOCAL_ACTOR = Actor(LOCAL)
-SUPERVISOR = Actor("supervisor")  # what the server does by itself (a crash, a restart)
+LOCAL_ACTOR = Actor("local", admin=True)  # the home's owner: the socket, or auth off
+SUPERVISOR = Actor("supervisor", admin=True)  # what the server does by itself
 
 
 class Authenticator(Protocol):
     async def authenticate(self, scope: Scope) -> Actor:
-        """The caller of this request (raises ``RoostError`` when it cannot be told)."""
+        """The caller of this request (raises 401 ``UNAUTHORIZED``, or 429 when a client
+        has failed too often)."""
+        ...
+
+    def forget_tokens(self) -> None:
+        """A token was revoked or a user removed: check every token again."""
         ...
 
 
 class Policy(Protocol):
     async def authorize(self, actor: Actor, action: str, target: str | None = None) -> None:
-        """Raise ``Forbidden`` when ``actor`` may not do ``action`` on ``target``."""
+        """Raise ``Forbidden`` when ``actor`` may not do ``action`` on ``target`` (an
+        instance id for an action on an instance, an app name for a create)."""
+        ...
+
+    def forget(self, instance_id: str) -> None:
+        """Who may act on the instance changed, or it is gone."""
         ...
 
 
 class LocalAuthenticator:
-    """Every caller is the local actor (no users and tokens yet)."""
+    """Every caller is the local actor (no tokens to check)."""
 
     async def authenticate(self, scope: Scope) -> Actor:
         del scope
         return LOCAL_ACTOR
 
+    def forget_tokens(self) -> None:
+        pass
 
-class LocalPolicy:
-    """The local actor may do everything; anyone else nothing."""
 
-    async def authorize(self, actor: Actor, action: str, target: str | None = None) -> None:
-        if actor != LOCAL_ACTOR:
-            raise Forbidden(
-                f"{actor.name!r} may not {action}" + (f" on {target!r}" if target else ""),
-                code="FORBIDDEN",
-            )
+def actor_of(scope: Scope) -> Actor:
+    """The actor the authentication middleware found for this request."""
+    actor: Actor = scope[ACTOR_KEY]
+    return actor

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 
-from roost.auth import Authenticator, LocalAuthenticator, LocalPolicy, Policy
+from roost.auth import Authenticator, Policy
 from roost.cache.backend import CacheBackend
 from roost.cache.backends import open_cache
 from roost.domain.clock import SYSTEM_CLOCK, Clock
@@ -23,10 +23,12 @@ from roost.runtime.local import local_runtime
 from roost.runtime.protocol import Runtime
 from roost.secrets import SecretBox
 from roost.services.apps import AppCatalog
+from roost.services.authentication import TokenAuthenticator
 from roost.services.context import Context
 from roost.services.directory import Directory
 from roost.services.jobs import STANDARD_JOBS, JobFactory
 from roost.services.ordinals import OrdinalAllocator
+from roost.services.policy import RolePolicy
 from roost.services.port_allocator import PortAllocator
 from roost.services.runtime_events import RuntimeEvents
 from roost.settings import Settings
@@ -65,8 +67,9 @@ async def open_context(
         clock=clock,
         cache=cache,
         runtime=runtime if runtime is not None else local_runtime(home.path, clock),
-        authenticator=authenticator or LocalAuthenticator(),
-        policy=policy or LocalPolicy(),
+        authenticator=authenticator
+        or TokenAuthenticator(registry, box, required=settings.auth_required),
+        policy=policy or RolePolicy(registry),
         apps=AppCatalog(registry),
         ordinals=OrdinalAllocator(registry),
         ports=PortAllocator(registry, socket.gethostname(), parse_range(settings.port_range)),

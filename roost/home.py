@@ -40,6 +40,11 @@ class Home:
         return self.path / "serve.lock"
 
     @property
+    def server_socket(self) -> Path:
+        """Where ``roost serve`` listens for the home's owner (mode 0600, no token)."""
+        return self.path / "roost.sock"
+
+    @property
     def server_log_file(self) -> Path:
         return self.path / "logs" / "serve.log"
 

@@ -18,16 +18,20 @@ from roost.domain.errors import InvalidInput, RoostError
 
 class SecretBox:
     def __init__(self, keys: list[bytes]) -> None:
+        self.use(keys)
+
+    def use(self, keys: list[bytes]) -> None:
+        """From now on, encrypt with the first key and decrypt with any (a rotation)."""
         if not keys:
             raise ValueError("SecretBox needs at least one key")
-        self.keys = list(keys)
         try:
-            self._fernet = MultiFernet([Fernet(key) for key in keys])
+            fernet = MultiFernet([Fernet(key) for key in keys])
         except ValueError as exc:
             raise InvalidInput(
                 "the secret key is not a valid Fernet key (32 url-safe base64 bytes)",
                 code="INVALID_SECRET_KEY",
             ) from exc
+        self.keys, self._fernet = list(keys), fernet
 
     @classmethod
     def from_setting(cls, setting: str | None, fallback: list[bytes]) -> SecretBox:

@@ -25,6 +25,10 @@ class Settings:
     home: Path
     database_url: str
     url: str = DEFAULT_URL
+    url_explicit: bool = False  # --url or ROOST_URL given: the CLI talks HTTP, not the socket
+    token: str | None = None  # the CLI's bearer token for a server that checks them
+    auth: str = "auto"  # on, off, auto (off on a loopback-only bind)
+    bootstrap_token: str | None = None  # the first admin token, when auth is on
     secret_key: str | None = None
     lcc_url: str | None = None
     cache_backend: str = "embedded"
@@ -39,6 +43,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024  # a control-plane request body
     cache_max_batch_bytes: int = 16 * 1024 * 1024  # a data-plane batch body
     client_timeout_s: float = 30.0  # for a request's headers, and for its body
+    auth_required: bool = False  # bearer tokens over TCP (roost serve resolves --auth)
     allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the bind
     trusted_origins: tuple[str, ...] = ()  # browser origins allowed to act (and CORS)
 
@@ -60,6 +65,10 @@ class Settings:
             or env.get("ROOST_DATABASE_URL")
             or sqlite_url(resolved_home / "roost.db"),
             url=check_url((url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/")),
+            url_explicit=bool(url or env.get("ROOST_URL")),
+            token=env.get("ROOST_TOKEN") or None,
+            auth=check_auth(env.get("ROOST_AUTH") or "auto"),
+            bootstrap_token=env.get("ROOST_BOOTSTRAP_TOKEN") or None,
             secret_key=env.get("ROOST_SECRET_KEY") or None,
             lcc_url=env.get("ROOST_LCC_URL") or None,
             cache_backend=env.get("ROOST_CACHE_BACKEND") or "embedded",
@@ -90,6 +99,15 @@ class Settings:
             allowed_hosts=_words(env.get("ROOST_ALLOWED_HOSTS")),
             trusted_origins=_words(env.get("ROOST_TRUSTED_ORIGINS")),
         )
+
+
+AUTH_MODES = ("on", "off", "auto")
+
+
+def check_auth(mode: str) -> str:
+    if mode not in AUTH_MODES:
+        raise InvalidInput(f"auth is on, off or auto, not {mode!r}", code="INVALID_SETTING")
+    return mode
 
 
 def check_url(url: str) -> str:

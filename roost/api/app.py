@@ -17,6 +17,7 @@ from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
 from roost.api.errors import ERROR_RESPONSES, install_error_handlers
+from roost.api.middleware.authentication import Authentication
 from roost.api.middleware.bodies import ControlPlaneBodies
 from roost.api.middleware.guard import RequestGuard
 from roost.api.middleware.hosts import AllowedHosts
@@ -27,12 +28,15 @@ from roost.api.v1 import (
     config,
     events,
     exports,
+    grants,
     instances,
     ports,
     recovery,
     secrets,
     services,
+    tokens,
     transfer,
+    users,
 )
 from roost.composition import open_context
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -55,9 +59,11 @@ class RoostApp:
         self.data_plane = DataPlane(lambda: api.state.context, metrics.cache)
         self._control = ControlPlaneBodies(api, limit=settings.max_body_bytes)
         bound = urlsplit(settings.url).hostname or ""
+        # with auth off, the Host is what stops a rebound name; with auth on, the token
+        hosts = None if settings.auth_required else AllowedHosts([*settings.allowed_hosts, bound])
         guarded: ASGIApp = RequestGuard(
-            self._route,
-            hosts=AllowedHosts([*settings.allowed_hosts, bound]),
+            Authentication(self._route, lambda: api.state.context),
+            hosts=hosts,
             origins=Origins(settings.trusted_origins, guard_reads=(CACHE_PREFIX_BYTES,)),
         )
         if settings.trusted_origins:  # CORS headers for those origins, and for no other
@@ -128,6 +134,9 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         exports,
         recovery,
         services,
+        users,
+        tokens,
+        grants,
         compat,
     ):
         app.include_router(module.router)

@@ -30,6 +30,7 @@ from urllib.parse import unquote_to_bytes
 from roost.api.instance_context import instance_id_of, query_of
 from roost.api.middleware.bodies import UnsupportedMediaType, is_json
 from roost.api.middleware.refusal import header
+from roost.auth import actor_of
 from roost.cache.keys import check_key
 from roost.domain.cursors import decode_cursor, encode_cursor
 from roost.domain.errors import Conflict, InvalidInput, NotFound, RoostError, TooLarge
@@ -181,8 +182,7 @@ class DataPlane:
             if required:
                 raise InvalidInput("instance ID is required", code="MISSING_INSTANCE_ID")
             instance_id = DEFAULT_INSTANCE
-        actor = await ctx.authenticator.authenticate(scope)
-        tenant = await tenant_of(ctx, actor, instance_id, access)
+        tenant = await tenant_of(ctx, actor_of(scope), instance_id, access)
         if tenant.state not in SERVED_STATES:
             raise Conflict(
                 f"instance is {tenant.state.value}",

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from roost.auth import Actor
+from roost.auth import Actor, actor_of
 from roost.services.context import Context
 
 
@@ -20,9 +20,8 @@ async def get_context(request: Request) -> Context:
 
 
 async def get_actor(request: Request) -> Actor:
-    """The caller, as the context's authenticator tells it from the request."""
-    context: Context = request.app.state.context
-    return await context.authenticator.authenticate(request.scope)
+    """The caller, as the authentication middleware found it."""
+    return actor_of(request.scope)
 
 
 Ctx = Annotated[Context, Depends(get_context)]

@@ -27,7 +27,7 @@ _HTTP_CODES = {
 # Declared on every route so the OpenAPI document says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 403, 404, 408, 409, 413, 415, 421, 422, 429, 500)
+    for status in (400, 401, 403, 404, 408, 409, 413, 415, 421, 422, 429, 500)
 }
 
 

@@ -7,17 +7,27 @@ connection must begin a request within ``ROOST_CLIENT_TIMEOUT`` seconds, and eac
 request must be complete (headers and body) within that long of its first byte;
 otherwise it is answered 408 ``REQUEST_TIMEOUT`` (when nothing was answered yet) and
 the connection is closed. A request that arrives whole in one read costs no timer.
+
+Over the home's unix socket, the peer is checked first (``SO_PEERCRED``): only root
+and the user roost runs as are served, and their requests are marked as coming from
+the home's owner (``auth.PEER_UID_KEY``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from roost.auth import PEER_UID_KEY
+
 DEFAULT_TIMEOUT_S = 30.0
+PEERCRED = struct.Struct("3i")  # pid, uid, gid
 
 
 class DeadlineHttpProtocol(HttpToolsProtocol):
@@ -26,11 +36,16 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._peer_uid: int | None = None
         self._began = 0.0
         self._receiving = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._peer_uid = peer_uid(transport)
+        if self._peer_uid is not None and self._peer_uid not in (0, os.getuid()):
+            transport.close()  # the socket is 0600 already: this is defence in depth
+            return
         self._arm(self.loop.time() + self.client_timeout)  # to begin a request
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -39,6 +54,8 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        if self._peer_uid is not None:
+            self.scope[PEER_UID_KEY] = self._peer_uid  # type: ignore[literal-required]
         self._disarm()
         self._receiving = True
         self._began = self.loop.time()
@@ -80,6 +97,16 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
                 b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
             )
         self.transport.close()
+
+
+def peer_uid(transport: asyncio.BaseTransport) -> int | None:
+    """The user id of the process at the other end of a unix socket (None: not one)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX:
+        return None
+    credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)
+    _pid, uid, _gid = PEERCRED.unpack(credentials)
+    return int(uid)
 
 
 def with_timeout(seconds: float) -> type[DeadlineHttpProtocol]:

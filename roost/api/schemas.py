@@ -139,6 +139,7 @@ class EventOut(BaseModel):
     id: int
     at: str
     actor: str
+    token: str | None = None  # the id of the token the actor used
     action: str
     outcome: str
     instance_id: str | None
@@ -151,6 +152,7 @@ class EventOut(BaseModel):
             id=event.pk,
             at=rfc3339(event.at) or "",
             actor=event.actor,
+            token=event.token,
             action=event.action,
             outcome=event.outcome,
             instance_id=event.instance_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import signal
 import socket
 from dataclasses import replace
@@ -16,12 +17,15 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from roost import unix
 from roost.api.app import create_app
 from roost.api.protocol import with_timeout
+from roost.auth import LOCAL_ACTOR
 from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
 from roost.home import Home
 from roost.services import runner
+from roost.services.users import bootstrap_admin
 from roost.settings import Settings
 
 SHUTDOWN_GRACE_S = 5
@@ -42,6 +46,31 @@ def _check_bindable(host: str, port: int) -> None:
             raise Conflict(message, code="BIND_FAILED") from None
 
 
+def auth_required(mode: str, host: str) -> bool:
+    """``on``, ``off``, or ``auto``: on unless every address roost binds is a loopback one."""
+    if mode == "auto":
+        return not is_loopback(host)
+    return mode == "on"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    return listener
+
+
 async def _serve(settings: Settings, host: str, port: int) -> None:
     try:
         context = await open_context(settings)
@@ -50,7 +79,13 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         message = f"cannot open the registry {where}: {reason}"
         raise RoostError(message, code="REGISTRY_UNAVAILABLE") from exc
+    home = Home(settings.home)
+    listeners = [_tcp_socket(host, port), unix.listen(home.server_socket)]
     try:
+        if settings.auth_required:
+            shown = await bootstrap_admin(context, LOCAL_ACTOR, settings.bootstrap_token)
+            if shown is not None:
+                print(f"roost: auth is on. The first admin token, shown once: {shown}", flush=True)
         await runner.boot(context)
         config = uvicorn.Config(
             create_app(context=context),
@@ -67,8 +102,11 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         # there, before the context closes (no --stop-on-exit, no last activity flush)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _already_handled)
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=listeners)
     finally:
+        for listener in listeners:
+            listener.close()
+        home.server_socket.unlink(missing_ok=True)
         await context.close()
 
 
@@ -76,9 +114,17 @@ def _already_handled(signum: int, frame: object) -> None:
     """uvicorn has shut down for this signal; closing goes on in ``_serve``."""
 
 
-def run_server(settings: Settings, *, host: str, port: int) -> None:
+def run_server(settings: Settings, *, host: str, port: int, insecure: bool = False) -> None:
+    required = auth_required(settings.auth, host)
+    if not required and not is_loopback(host) and not insecure:
+        raise RoostError(
+            f"refusing to serve {host} without auth: whoever reaches it could run commands on"
+            " this host. Use --auth on (tokens), or --insecure if the network is yours alone",
+            code="INSECURE_BIND",
+        )
     # instances are told where the data plane is (ROOST_CACHE_URL): here
-    settings = replace(settings, url=f"http://{host}:{port}")
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    settings = replace(settings, url=url, auth_required=required)
     home = Home(settings.home)
     home.acquire_server_lock(f"http://{host}:{port}")
     try:

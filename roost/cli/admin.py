@@ -11,6 +11,7 @@ from roost.cli.base import app, command, group
 from roost.cli.client import CliError, client_of
 from roost.cli.server import is_healthy, spawn_server, stop_server, wait_until_healthy
 from roost.home import Home
+from roost.settings import check_auth
 
 db_app = group("Registry database maintenance.")
 app.add_typer(db_app, name="db")
@@ -33,9 +34,26 @@ def serve(
     stop_on_exit: Annotated[
         bool, typer.Option("--stop-on-exit", help="Stop every instance when the server stops.")
     ] = False,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            help="Check bearer tokens over TCP: on, off, or auto (default: ROOST_AUTH, else"
+            " auto: off when bound to a loopback address only).",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Serve a non-loopback address with auth off anyway."),
+    ] = False,
 ) -> None:
     """Run the server: REST API, data plane, dashboard, supervisor, schedulers."""
-    settings = replace(client_of(ctx).settings, autostart=autostart, stop_on_exit=stop_on_exit)
+    settings = replace(
+        client_of(ctx).settings,
+        autostart=autostart,
+        stop_on_exit=stop_on_exit,
+        auth=check_auth(auth) if auth is not None else client_of(ctx).settings.auth,
+    )
     if detach:
         url = f"http://{host}:{port}"
         if is_healthy(url):
@@ -44,6 +62,9 @@ def serve(
         flags = (
             *(() if autostart else ("--no-autostart",)),
             *(("--stop-on-exit",) if stop_on_exit else ()),
+            "--auth",
+            settings.auth,
+            *(("--insecure",) if insecure else ()),
         )
         process = spawn_server(settings, host, port, flags)
         wait_until_healthy(url, process, home.server_log_file)
@@ -51,7 +72,7 @@ def serve(
         return
     from roost.api.serve import run_server
 
-    run_server(settings, host=host, port=port)
+    run_server(settings, host=host, port=port, insecure=insecure)
 
 
 INIT_FILES = ("roost.toml", "templates/backend.env.j2")

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from roost.cli.http import HttpSession, Reply, TransportError
-from roost.cli.server import ensure_server
+from roost.cli.server import ensure_server, local_socket
 from roost.settings import Settings
 
 
@@ -29,13 +29,22 @@ def client_of(ctx: typer.Context) -> Client:
 
 
 class Client:
-    """Talks to the server at ``settings.url``; when nothing listens there, starts one
-    (a local URL) and asks again. A server that runs costs no extra round trip."""
+    """Talks to the home's server over its unix socket (as its owner: no token), or to
+    the server at ``--url``/``ROOST_URL`` over HTTP (with ``ROOST_TOKEN``); when nothing
+    listens, starts one (a local URL) and asks again. A server that runs costs no extra
+    round trip."""
 
     def __init__(self, settings: Settings, *, on_start: Any = None) -> None:
         self.settings = settings
         self._on_start = on_start
-        self._http = HttpSession(settings.url, timeout=60.0)
+        socket_path = local_socket(settings)
+        self._where = settings.url if socket_path is None else str(socket_path)
+        self._http = HttpSession(
+            settings.url if socket_path is None else "http://localhost",
+            timeout=60.0,
+            unix_socket=socket_path,
+            token=settings.token if socket_path is None else None,
+        )
         self._ensured = False
 
     def _start_server(self) -> None:
@@ -45,7 +54,7 @@ class Client:
             self._on_start(started)
 
     def _unreachable(self, exc: Exception) -> CliError:
-        return CliError(f"cannot reach roost at {self.settings.url}: {exc}", "UNREACHABLE")
+        return CliError(f"cannot reach roost at {self._where}: {exc}", "UNREACHABLE")
 
     def request(self, method: str, path: str, **kwargs: Any) -> Reply:
         try:

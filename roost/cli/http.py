@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -42,10 +43,33 @@ class Reply:
         return json_module.loads(self.content)
 
 
-class HttpSession:
-    """Requests to one base URL; each thread keeps its own connection open."""
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP over the home's unix socket (``roost.sock``)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost")
+        self._path = path
+
+    def connect(self) -> None:
+        from roost.unix import connect
+
+        self.sock = connect(self._path, self.timeout)
+
+
+class HttpSession:
+    """Requests to one base URL (over ``unix_socket`` when given); each thread keeps its
+    own connection open. ``token``: sent as ``Authorization: Bearer``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        *,
+        unix_socket: Path | None = None,
+        token: str | None = None,
+    ) -> None:
+        self._unix_socket = unix_socket
+        self._authorization = {"Authorization": f"Bearer {token}"} if token else {}
         parts = urlsplit(base_url)
         self._invalid = parts.scheme not in ("http", "https") or not parts.hostname
         self._https = parts.scheme == "https"
@@ -94,7 +118,7 @@ class HttpSession:
         if self._invalid:
             raise TransportError("not an http:// or https:// URL")
         target = self._prefix + path + (f"?{urlencode(params, doseq=True)}" if params else "")
-        sent = dict(headers or {})
+        sent = {**self._authorization, **(headers or {})}
         if json is not None:
             content = json_module.dumps(json).encode()
             sent["Content-Type"] = "application/json"
@@ -117,7 +141,8 @@ class HttpSession:
                 raise TransportError(str(exc) or type(exc).__name__) from exc
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
-                refused = isinstance(exc, ConnectionRefusedError)
+                # nothing listens: a refused port, or a socket file that is missing or stale
+                refused = isinstance(exc, ConnectionRefusedError | FileNotFoundError)
                 raise TransportError(str(exc) or type(exc).__name__, refused=refused) from exc
             try:
                 yield response
@@ -131,7 +156,9 @@ class HttpSession:
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
-            if self._https:
+            if self._unix_socket is not None:
+                connection = UnixConnection(self._unix_socket)
+            elif self._https:
                 import ssl  # only here: plain HTTP should not pay for it
 
                 connection = http.client.HTTPSConnection(

@@ -217,14 +217,20 @@ def events(
     ] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339 time.")] = None,
     limit: Annotated[int, typer.Option(help="How many.", min=1, max=1000)] = 50,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor's.")] = None,
+    outcome: Annotated[str | None, typer.Option("--outcome", help="ok, error or denied.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the audit trail of control-plane changes."""
+    """Show the audit trail: changes, secret reads and refusals."""
     params: dict[str, Any] = {"limit": limit}
-    if instance:
-        params["instance_id"] = instance
-    if since:
-        params["since"] = since
+    for key, value in (
+        ("instance_id", instance),
+        ("since", since),
+        ("actor", actor),
+        ("outcome", outcome),
+    ):
+        if value:
+            params[key] = value
     found = client_of(ctx).json("GET", "/v1/events", params=params)["events"]
     output.print_rows(found, output.event_table, as_json=as_json, none="no events")
 

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from roost.cli import admin, instances, output, run
+from roost.cli import access, admin, instances, output, run
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
@@ -21,12 +21,19 @@ from roost.domain.errors import RoostError
 
 __all__ = ["app", "hoist_global_options", "main"]
 
-COMMAND_MODULES = (admin, instances, run)  # importing each registers its commands on ``app``
+COMMAND_MODULES = (
+    access,
+    admin,
+    instances,
+    run,
+)  # importing each registers its commands on ``app``
 app.add_typer(apps_app, name="apps")
 app.add_typer(cache_app, name="cache")
 app.add_typer(secret_app, name="secret")
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
+app.add_typer(access.user_app, name="user")
+app.add_typer(access.token_app, name="token")
 
 GLOBAL_OPTIONS = ("--home", "--url", "--database-url")
 

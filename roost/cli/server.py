@@ -32,8 +32,8 @@ class ServerUnavailable(RoostError):
     code = "SERVER_UNAVAILABLE"
 
 
-def is_healthy(url: str, timeout: float = 1.0) -> bool:
-    session = HttpSession(url, timeout=timeout)
+def is_healthy(url: str, timeout: float = 1.0, *, unix_socket: Path | None = None) -> bool:
+    session = HttpSession(url, timeout=timeout, unix_socket=unix_socket)
     try:
         response = session.request("GET", "/health")
         body = response.json()
@@ -105,10 +105,16 @@ def spawn_server(
         log.close()
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_file: Path,
+    *,
+    unix_socket: Path | None = None,
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if is_healthy(url, timeout=0.5):
+        if is_healthy(url, timeout=0.5, unix_socket=unix_socket):
             return
         if process.poll() is not None:
             raise ServerUnavailable(
@@ -126,19 +132,26 @@ def _last_line(log_file: Path) -> str:
     return lines[-1].strip() if lines else f"see {log_file}"
 
 
+def local_socket(settings: Settings) -> Path | None:
+    """The home's socket, which the CLI talks over unless a URL was given."""
+    return None if settings.url_explicit else Home(settings.home).server_socket
+
+
 def ensure_server(settings: Settings) -> int | None:
-    """Make sure a server answers at ``settings.url``; the pid when this call started it."""
-    if is_healthy(settings.url):
+    """Make sure a server answers (over the home's socket, or at ``settings.url`` when
+    one was given); the pid when this call started it."""
+    socket_path = local_socket(settings)
+    if is_healthy(settings.url, unix_socket=socket_path):
         return None
     host, port = host_and_port(settings.url)
     if not is_local(host):
         raise ServerUnavailable(f"no roost server answers at {settings.url}")
     home = Home(settings.home)
     with _autostart_lock(home):
-        if is_healthy(settings.url):
+        if is_healthy(settings.url, unix_socket=socket_path):
             return None
         process = spawn_server(settings, host, port)
-        wait_until_healthy(settings.url, process, home.server_log_file)
+        wait_until_healthy(settings.url, process, home.server_log_file, unix_socket=socket_path)
         return process.pid
 
 

@@ -80,6 +80,7 @@ class Event:
     instance_id: str | None
     app: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None  # the id of the token the actor used
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,7 @@ class InstanceFilter:
     state: State | None = None
     tags: tuple[str, ...] = ()
     q: str | None = None
+    # only what one user may see: what it owns or was given, within a token's scope
+    visible_to: str | None = None
+    within_instances: frozenset[str] | None = None
+    within_apps: frozenset[str] | None = None

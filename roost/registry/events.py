@@ -9,7 +9,8 @@ from sqlalchemy import Connection, insert, select
 
 from roost.domain.clock import utcnow
 from roost.domain.model import Event
-from roost.registry.tables import events
+from roost.registry import users as user_store
+from roost.registry.tables import events, instances
 
 _INSERT_EVENT = insert(events)
 
@@ -23,12 +24,14 @@ def record_event(
     app: str | None = None,
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
+    token: str | None = None,
 ) -> None:
     conn.execute(
         _INSERT_EVENT,
         {
             "at": utcnow(),
             "actor": actor,
+            "token": token,
             "action": action,
             "instance_id": instance_id,
             "app": app,
@@ -39,12 +42,30 @@ def record_event(
 
 
 def list_events(
-    conn: Connection, *, instance_id: str | None, since: datetime | None, limit: int
+    conn: Connection,
+    *,
+    instance_id: str | None,
+    since: datetime | None,
+    limit: int,
+    actor: str | None = None,
+    outcome: str | None = None,
+    visible_to: str | None = None,
 ) -> list[Event]:
-    """Events in the order they happened: from ``since`` on, or else the latest ``limit``."""
+    """Events in the order they happened: from ``since`` on, or else the latest ``limit``.
+    ``visible_to``: only the events of instances that user owns or was given."""
     query = select(events)
     if instance_id is not None:
         query = query.where(events.c.instance_id == instance_id)
+    if actor is not None:
+        query = query.where(events.c.actor == actor)
+    if outcome is not None:
+        query = query.where(events.c.outcome == outcome)
+    if visible_to is not None:
+        theirs = select(instances.c.instance_id).where(
+            (instances.c.owner == visible_to)
+            | instances.c.pk.in_(user_store.shared_with(visible_to))
+        )
+        query = query.where(events.c.instance_id.in_(theirs))
     if since is not None:
         query = query.where(events.c.at >= since).order_by(events.c.pk).limit(limit)
         rows = list(conn.execute(query))
@@ -61,6 +82,7 @@ def list_events(
             instance_id=row.instance_id,
             app=row.app,
             details=row.details,
+            token=row.token,
         )
         for row in rows
     ]

@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from roost.domain.model import Instance, InstanceFilter, NewInstance
 from roost.domain.states import Health, State
+from roost.registry import users as user_store
 from roost.registry.tables import apps, instance_tags, instances
 
 _COLUMNS = (*instances.c, apps.c.name.label("app_name"))
@@ -145,7 +146,28 @@ def list_instances(
                 instances.c.name.like(pattern, escape="\\"),
             )
         )
+    query = visible(query, where)
     return _instances(conn, query.order_by(instances.c.pk).limit(limit))
+
+
+def visible(query: Select[Any], where: InstanceFilter) -> Select[Any]:
+    """``query`` (over instances and apps) narrowed to what ``where.visible_to`` may see:
+    what that user owns or was given, and within a token's instances and apps."""
+    if where.visible_to is not None:
+        query = query.where(
+            or_(
+                instances.c.owner == where.visible_to,
+                instances.c.pk.in_(user_store.shared_with(where.visible_to)),
+            )
+        )
+    if where.within_instances is not None or where.within_apps is not None:
+        query = query.where(
+            or_(
+                instances.c.instance_id.in_(sorted(where.within_instances or ())),
+                apps.c.name.in_(sorted(where.within_apps or ())),
+            )
+        )
+    return query
 
 
 def instances_of_app(conn: Connection, app_pk: int) -> list[Instance]:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -141,6 +142,7 @@ events = Table(
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False, index=True),
     Column("actor", String(64), nullable=False),
+    Column("token", String(32), nullable=True),  # the id of the token the actor used
     Column("action", String(64), nullable=False),
     Column("instance_id", String(63), nullable=True, index=True),
     Column("app", String(63), nullable=True),
@@ -196,4 +198,44 @@ instance_keys = Table(
     Column("public_pem", Text, nullable=False),
     Column("private_encrypted", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Who may reach a server that checks tokens, and how (roost.domain.access).
+users = Table(
+    "users",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("admin", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Only a hash of each token's secret is kept; the token is shown once, when it is made.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("token_id", String(32), nullable=False, unique=True),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("instances", JSON, nullable=True),  # the scope: instance ids, app names
+    Column("apps", JSON, nullable=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# What an instance's owner shared, with whom: the owner itself is instances.owner.
+grants = Table(
+    "grants",
+    metadata,
+    Column(
+        "instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_pk", Integer, ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "user_pk"),
 )

@@ -63,8 +63,12 @@ def plan_instance(
     secrets: Mapping[str, str],
     cache_url: str,
     inherited: Mapping[str, str],
+    *,
+    cache_token: str | None = None,
 ) -> list[ServicePlan]:
-    """Every service of the instance, in ``depends_on`` order."""
+    """Every service of the instance, in ``depends_on`` order; ``cache_token``, the
+    instance's own data-plane token, goes into each process's environment (like the
+    secrets, never into a file)."""
     base = base_environment(instance, spec, config, directory, cache_url)
     outer = {key: inherited[key] for key in INHERITED if key in inherited}
     limits = effective_limits(spec.limits, config)
@@ -84,6 +88,8 @@ def plan_instance(
             **outer,
             **service_environment(base, instance, spec, name, config, directory, listed),
         }
+        if cache_token is not None:
+            env["ROOST_CACHE_TOKEN"] = cache_token
         plans.append(
             ServicePlan(
                 instance_id=instance.instance_id,

@@ -48,6 +48,7 @@ class Recorder:
         record_event(
             self._conn,
             actor=self._actor.name,
+            token=self._actor.token,
             action=action,
             instance_id=instance_id,
             app=app,
@@ -62,8 +63,9 @@ Change = Callable[[Connection, Recorder], T]
 
 
 async def commit(ctx: Context, actor: Actor, change: Change[T]) -> T:
-    """Run ``change`` in one transaction; once it committed, the data plane's directory
-    forgets every instance it recorded an event for, so the next request reads it anew."""
+    """Run ``change`` in one transaction; once it committed, every instance it recorded
+    an event for is forgotten where it is held (``Context.forget``), so the next request
+    reads it anew."""
     touched: set[str] = set()
 
     def unit(conn: Connection) -> T:
@@ -77,4 +79,4 @@ async def commit(ctx: Context, actor: Actor, change: Change[T]) -> T:
         return await ctx.registry.write(unit)
     finally:
         for instance_id in touched:
-            ctx.directory.forget(instance_id)
+            ctx.forget(instance_id)

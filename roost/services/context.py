@@ -48,6 +48,12 @@ class Context:
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
 
+    def forget(self, instance_id: str) -> None:
+        """The instance changed (state, config, owner, grants) or is gone: whatever holds
+        it in memory reads it anew on its next use."""
+        self.directory.forget(instance_id)
+        self.policy.forget(instance_id)
+
     async def close(self) -> None:
         try:
             await self.runtime.close(stop_all=self.settings.stop_on_exit)

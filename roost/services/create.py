@@ -30,6 +30,7 @@ from roost.registry import keys as key_store
 from roost.registry import ports as port_store
 from roost.services import instance_files
 from roost.services.app_specs import check_version
+from roost.services.apps import DEFAULT_APP
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.removal import remove_entry
@@ -66,9 +67,10 @@ async def create_instance(
     instance_id = request.instance_id
     if instance_id is not None:
         validate_instance_id(instance_id)
-    await ctx.policy.authorize(actor, "instance.create", instance_id)
     check_json_value(request.config, field="config")
     check_config_size(request.config)
+    named = request.app or await ctx.apps.default_name() or DEFAULT_APP
+    await ctx.policy.authorize(actor, "instance.create", named)  # the app: a token's scope
     app = await ctx.apps.for_new_instance(request.app)
     await check_version(ctx, app, request.version)
     wanted_ordinal = None if instance_id is None else ordinal_of_id(instance_id)

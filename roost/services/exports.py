@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from roost.auth import Actor
+from roost.domain.access import visible_to
 from roost.domain.errors import InvalidInput
-from roost.domain.model import Instance
+from roost.domain.model import Instance, InstanceFilter
 from roost.domain.names import has_control
 from roost.instance_dir import InstanceDir
 from roost.runtime.exports import ExportFile, ExportTarget, ExportUnsupported, exporter
@@ -27,7 +28,7 @@ async def selected_instances(
     if instance_ids is not None:
         return [await get_instance(ctx, actor, instance_id) for instance_id in instance_ids]
     await ctx.policy.authorize(actor, "instance.list")
-    return await every_instance(ctx)
+    return await every_instance(ctx, visible_to(actor, InstanceFilter()))
 
 
 async def export_files(

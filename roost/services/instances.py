@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from roost.auth import Actor
+from roost.domain.access import visible_to
 from roost.domain.clock import utcnow
 from roost.domain.cursors import decode_cursor, encode_cursor, invalid_cursor
 from roost.domain.errors import InvalidInput, instance_not_found
@@ -54,6 +55,7 @@ async def list_instances(
     ctx: Context, actor: Actor, where: InstanceFilter, *, limit: int, cursor: str | None
 ) -> Page:
     await ctx.policy.authorize(actor, "instance.list")
+    where = visible_to(actor, where)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", code="INVALID_LIMIT")
     after = _after_pk(cursor) if cursor else 0

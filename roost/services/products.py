@@ -6,14 +6,16 @@ The facade in ``roost.api.compat`` speaks the seed's JSON; these use cases speak
 from __future__ import annotations
 
 from roost.auth import Actor
+from roost.domain.access import visible_to
 from roost.domain.errors import NotFound, instance_not_found
 from roost.domain.ids import validate_app_name
-from roost.domain.model import App, Instance
+from roost.domain.model import App, Instance, InstanceFilter
 from roost.registry import instances as q
 from roost.services.context import Context
 from roost.services.create import CreateRequest, create_instance
 from roost.services.instances import get_instance
 from roost.services.keys import new_key_pair
+from roost.services.queries import every_instance
 from roost.services.removal import delete_instance
 from roost.services.usage import Usage, consume
 
@@ -55,9 +57,9 @@ async def _instance_of(ctx: Context, actor: Actor, app: App, instance_id: str) -
 
 
 async def all_instances(ctx: Context, actor: Actor) -> list[Instance]:
-    """Every instance of every product (app), oldest first."""
+    """Every instance of every product (app) the caller may see, oldest first."""
     await ctx.policy.authorize(actor, "instance.list")
-    return await ctx.registry.read(q.all_instances)
+    return await every_instance(ctx, visible_to(actor, InstanceFilter()))
 
 
 async def instances_of(ctx: Context, actor: Actor, product_id: str) -> list[Instance]:
@@ -67,7 +69,7 @@ async def instances_of(ctx: Context, actor: Actor, product_id: str) -> list[Inst
     app = await ctx.apps.find(product_id)
     if app is None:
         return []
-    return await ctx.registry.read(q.instances_of_app, app.pk)
+    return await every_instance(ctx, visible_to(actor, InstanceFilter(app=app.name)))
 
 
 async def clear(ctx: Context, actor: Actor, product_id: str, instance_id: str | None) -> list[str]:

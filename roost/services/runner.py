@@ -29,6 +29,7 @@ from roost.services.context import Context
 from roost.services.process_journal import recorded_processes
 from roost.services.queries import every_instance
 from roost.services.transitions import record_failure, transition_unit
+from roost.tokens import cache_token
 
 log = logging.getLogger("roost.runner")
 RUNS = (State.ACTIVE, State.PAUSED)  # states whose services should be running
@@ -58,6 +59,7 @@ async def plans(
         rendering.secrets,
         ctx.settings.url,
         os.environ,
+        cache_token=cache_token(ctx.box.keys, instance.instance_id),
     )
 
 

@@ -114,7 +114,7 @@ async def rotate_key(ctx: Context, actor: Actor) -> int:
     new = Fernet.generate_key()
     both = [new, *ctx.box.keys]
     ctx.home.write_secret_keys(both)  # 1. from here on, old and new both decrypt
-    rotating = SecretBox(both)
+    rotating = SecretBox(both)  # the running box changes only once it is all done
 
     def apply(conn: Connection, record: Recorder) -> int:
         count = store.reencrypt_everything(conn, rotating.rotate)
@@ -122,7 +122,7 @@ async def rotate_key(ctx: Context, actor: Actor) -> int:
         return count
 
     count = await commit(ctx, actor, apply)  # 2. everything is under the new key
-    ctx.box = rotating
+    ctx.box.use(both)
     ctx.home.write_secret_keys([new])  # 3. the old key can go
-    ctx.box = SecretBox([new])
+    ctx.box.use([new])
     return count

@@ -76,7 +76,7 @@ async def import_document(
     secrets = await _opened_secrets(document, passphrase)
     for entry in document.instances:
         validate_instance_id(entry.instance_id)
-        await ctx.policy.authorize(actor, "instance.create", entry.instance_id)
+        await ctx.policy.authorize(actor, "instance.create", entry.app)
         if await ctx.registry.read(q.instance_exists, entry.instance_id):
             raise Conflict(
                 f"instance {entry.instance_id!r} already exists",

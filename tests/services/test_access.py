@@ -13,6 +13,7 @@ import pytest
 
 from roost.auth import Actor, Scope
 from roost.composition import open_context
+from roost.domain.access import Role
 from roost.domain.errors import Forbidden
 from roost.settings import Settings
 from tests.conftest import api_client
@@ -26,8 +27,11 @@ class HeaderAuthenticator:
     async def authenticate(self, scope: Scope) -> Actor:
         for name, value in scope["headers"]:
             if name == b"x-test-actor":
-                return Actor(value.decode())
+                return Actor(value.decode(), user=value.decode(), role=Role.OWNER)
         return Actor("anonymous")
+
+    def forget_tokens(self) -> None:
+        pass
 
 
 class RecordingPolicy:
@@ -41,6 +45,9 @@ class RecordingPolicy:
         self.asked.append((actor.name, action, target))
         if action in self.denied:
             raise Forbidden(f"{actor.name} may not {action}", code="FORBIDDEN")
+
+    def forget(self, instance_id: str) -> None:
+        pass
 
 
 @pytest.fixture
@@ -72,7 +79,8 @@ async def test_every_surface_asks_the_policy_with_the_authenticated_actor(
     register = {"product_id": "demo", "version": "1.0.0"}
     assert (await http.post("/api/instance/register", json=register)).status_code == 200
     asked = [(actor, action, target) for actor, action, target in policy.asked]
-    assert ("alice", "instance.create", "t1") in asked
+    assert ("alice", "instance.create", "default") in asked  # a create is asked of its app
+    assert ("alice", "instance.create", "demo") in asked  # the facade's product
     assert ("alice", "events.read", None) in asked
     assert ("alice", "ports.list", None) in asked
     assert ("alice", "cache.write", "t1") in asked

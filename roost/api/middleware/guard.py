@@ -7,12 +7,13 @@ from __future__ import annotations
 from roost.api.middleware.hosts import AllowedHosts
 from roost.api.middleware.origins import Origins
 from roost.api.middleware.refusal import ASGIApp, Receive, Scope, Send, refuse
+from roost.auth import PEER_UID_KEY
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, hosts: AllowedHosts, origins: Origins) -> None:
+    def __init__(self, app: ASGIApp, *, hosts: AllowedHosts | None, origins: Origins) -> None:
         self.app = app
-        self.hosts = hosts
+        self.hosts = hosts  # None: every name is served (tokens are checked instead)
         self.origins = origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -25,7 +26,8 @@ class RequestGuard:
                     origin = value
                 elif name == b"sec-fetch-site":
                     site = value
-            if scope.get("client") is not None and not self.hosts(host):  # TCP, not the socket
+            over_tcp = PEER_UID_KEY not in scope  # the socket's peer was checked already
+            if self.hosts is not None and over_tcp and not self.hosts(host):
                 shown = (host or b"").decode("latin-1")
                 await refuse(
                     send,

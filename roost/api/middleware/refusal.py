@@ -14,9 +14,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def refuse(send: Send, status: int, code: str, message: str, **extra: Any) -> None:
+async def refuse(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **extra: Any,
+) -> None:
     body = json.dumps({"error": message, "code": code, **extra}).encode()
     headers = [
+        *(headers or ()),
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),

@@ -39,13 +39,14 @@ def free_base(span: int = 400) -> int:
 
 
 @contextmanager
-def server(home: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+def server(home: Path, port: int, *flags: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     environment = {**os.environ, "ROOST_HOME": str(home), **env}
     environment.pop("ROOST_DATABASE_URL", None)
     environment.pop("ROOST_CACHE_BACKEND", None)
+    home.parent.mkdir(parents=True, exist_ok=True)
     log = open(home.parent / f"serve-{port}.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "roost", "serve", "--port", str(port)],
+        [sys.executable, "-m", "roost", "serve", "--port", str(port), *flags],
         env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,14 +24,14 @@ from sqlalchemy import Connection, update
 
 from roost.api.app import RoostApp, create_app
 from roost.auth import LOCAL_ACTOR
-from roost.composition import open_context
 from roost.domain.access import Actor, Role
 from roost.domain.clock import utcnow
 from roost.registry.tables import tokens
 from roost.services import credentials, grants, secrets, users
 from roost.services.context import Context
 from roost.services.create import CreateRequest, create_instance
-from roost.settings import Settings
+from roost.settings import Settings, sqlite_url
+from tests.conftest import opened_context
 
 ALICE = Actor("alice", user="alice", role=Role.OWNER)
 BOB = Actor("bob", user="bob", role=Role.OWNER)
@@ -283,8 +284,7 @@ class World:
 
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[World]:
-    ctx = await open_context(replace(settings, auth_required=True), jobs=())
-    try:
+    async with opened_context(replace(settings, auth_required=True)) as ctx:
         admin = await users.bootstrap_admin(ctx, LOCAL_ACTOR, None)
         for name in ("alice", "bob", "vera", "otto"):
             await users.add_user(ctx, LOCAL_ACTOR, name)
@@ -313,8 +313,6 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         texts: dict[str, str | None] = {p: text for p, (_, text) in made.items()}
         texts.update(none=None, bad="roost_0123456789abcdef_not-the-secret", admin=admin)
         yield World(ctx, create_app(context=ctx), texts, itertools.count())
-    finally:
-        await ctx.close()
 
 
 async def ask(world: World, row: Row, cell: Cell, principal: str) -> int:
@@ -351,21 +349,13 @@ async def test_every_route_answers_each_principal_as_its_role_says(world: World)
     assert wrong == [], "\n".join(wrong)
 
 
-def test_every_route_has_a_row() -> None:
-    from roost.api.app import create_app
-
-    app = create_app(
-        settings=Settings(
-            home=__import__("pathlib").Path("/nonexistent"),
-            database_url="sqlite+aiosqlite:///:memory:",
-        )
-    )
+def test_every_route_has_a_row(tmp_path: Path) -> None:
+    app = create_app(settings=Settings(home=tmp_path, database_url=sqlite_url(tmp_path / "r.db")))
     routes = {
         f"{method.upper()} {path}"
         for path, operations in app.api.openapi()["paths"].items()
         for method in operations
         if method in METHODS
     }
-    assert routes == set(MATRIX), (
-        f"without a row: {sorted(routes - set(MATRIX))}; rows of no route: {sorted(set(MATRIX) - routes)}"
-    )
+    missing, stale = sorted(routes - set(MATRIX)), sorted(set(MATRIX) - routes)
+    assert routes == set(MATRIX), f"without a row: {missing}; rows of no route: {stale}"

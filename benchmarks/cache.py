@@ -12,7 +12,11 @@ roost figure as a ratio to (a).
 Targets (issue 3): embedded GET >= 0.8x (a), PUT >= 0.6x, p99 <= 2x (a)'s;
 Redis backend GET >= 0.4x (a).
 
-    uv run python -m benchmarks.cache [--seconds 10] [--backends embedded,redis]
+And (issue 11) the same GET on a server that checks a bearer token on every request (a
+user's owner token), against the same server without auth, alternated over
+``--rounds``: target >= 0.9x.
+
+    uv run python -m benchmarks.cache [--seconds 10] [--backends embedded,redis] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class Run:
     errors: int
 
 
-def wrk(url: str, script: str, seconds: int) -> Run:
+def wrk(url: str, script: str, seconds: int, env: dict[str, str] | None = None) -> Run:
     command = [
         "wrk",
         f"-t{THREADS}",
@@ -65,7 +69,7 @@ def wrk(url: str, script: str, seconds: int) -> Run:
         command,
         capture_output=True,
         text=True,
-        env={**os.environ, "WRK_DIR": str(WRK_DIR)},
+        env={**os.environ, "WRK_DIR": str(WRK_DIR), **(env or {})},
         check=True,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -100,9 +104,10 @@ def process(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]
         started.wait(timeout=30)
 
 
-def preload(url: str) -> None:
+def preload(url: str, token: str | None = None) -> None:
     value = "v" * 100
-    with httpx.Client(base_url=url, timeout=60) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
         for instance in range(10):
             entries = {f"key-{n}": value for n in range(1000)}
             response = http.post(
@@ -127,6 +132,41 @@ def bench_roost(backend: str, seconds: int) -> dict[str, Run]:
                 "PUT": wrk(url, "put.lua", seconds),
                 "batch get 100": wrk(url, "batch.lua", seconds),
             }
+
+
+def bench_tokens(seconds: int, rounds: int) -> list[tuple[Run, Run]]:
+    """GET without auth and with a token checked on every request, alternated: a pair of
+    runs per round."""
+    off_port, on_port = free_port(), free_port()
+    off, on = f"http://127.0.0.1:{off_port}", f"http://127.0.0.1:{on_port}"
+    admin = f"bench-admin-{uuid.uuid4().hex}"
+    with (
+        tempfile.TemporaryDirectory(prefix="roost-bench-") as off_home,
+        tempfile.TemporaryDirectory(prefix="roost-bench-") as on_home,
+    ):
+        serve = [sys.executable, "-m", "roost", "serve", "--port"]
+        with (
+            process(
+                [*serve, str(off_port), "--auth", "off"], f"{off}/health", {"ROOST_HOME": off_home}
+            ),
+            process(
+                [*serve, str(on_port), "--auth", "on"],
+                f"{on}/health",
+                {"ROOST_HOME": on_home, "ROOST_BOOTSTRAP_TOKEN": admin},
+            ),
+        ):
+            with httpx.Client(base_url=on, headers={"Authorization": f"Bearer {admin}"}) as http:
+                http.post("/v1/users", json={"name": "bench"}).raise_for_status()
+                made = http.post("/v1/tokens", json={"role": "owner", "user": "bench"})
+                token = made.raise_for_status().json()["token"]
+            preload(off)
+            preload(on, token)  # the instances are the user's: its role is checked
+            pairs = []
+            for _ in range(rounds):
+                plain = wrk(off, "get.lua", seconds)
+                checked = wrk(on, "get_token.lua", seconds, {"ROOST_BENCH_TOKEN": token})
+                pairs.append((plain, checked))
+            return pairs
 
 
 def bench_ceiling(seconds: int) -> Run:
@@ -182,6 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--backends", default="embedded,redis")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package wrk); scripts/bench installs it")
@@ -201,6 +242,16 @@ def main() -> None:
         print(f"roost, {backend} backend (ratio to (a)):")
         for label, run in bench_roost(setting, args.seconds).items():
             show(label, run, ceiling)
+    print("a bearer token checked on every GET, embedded backend (ratio to no auth):")
+    pairs = bench_tokens(args.seconds, args.rounds)
+    for plain, checked in pairs:
+        print(
+            f"  no auth {plain.rate:9.0f} req/s   token {checked.rate:9.0f} req/s"
+            f"   {checked.rate / plain.rate:4.2f}x"
+            + (f"  {checked.errors} errors" if checked.errors else "")
+        )
+    ratios = sorted(checked.rate / plain.rate for plain, checked in pairs)
+    print(f"  median ratio {ratios[len(ratios) // 2]:.2f} (target >= 0.9)")
     if shutil.which("redis-benchmark"):
         rates = redis_benchmark()
         print(

@@ -54,26 +54,28 @@ class TokenAuthenticator:
         self._box = box
         self.required = required
         self._clock = clock
-        self._known: dict[str, tuple[Actor, datetime | None]] = {}
+        self._known: dict[bytes, tuple[Actor, datetime | None]] = {}  # by Authorization
         self._failures: dict[str, deque[float]] = {}
 
     async def authenticate(self, scope: Scope) -> Actor:
         if scope.get(PEER_UID_KEY) is not None or not self.required:
             return LOCAL_ACTOR  # the home's owner over its socket, or a server without auth
         address = (scope.get("client") or ("unknown",))[0]
-        self._refuse_if_failing(address)
-        text = _bearer(scope)
-        if text is None:
+        if self._failures:  # someone failed lately: not one more try from there
+            self._refuse_if_failing(address)
+        header = _authorization(scope)
+        known = self._known.get(header) if header is not None else None
+        if known is not None and (known[1] is None or known[1] > utcnow()):
+            return known[0]  # this very header was checked already
+        text = _bearer(header)
+        if header is None or text is None:
             raise await self._failed(
                 address, "authentication required: send Authorization: Bearer <token>"
             )
-        known = self._known.get(text)
-        if known is not None and (known[1] is None or known[1] > utcnow()):
-            return known[0]
         actor, expires_at = await self._check(text, address)
         if len(self._known) >= MAX_REMEMBERED:
             self._known.clear()
-        self._known[text] = (actor, expires_at)
+        self._known[header] = (actor, expires_at)
         return actor
 
     def forget_tokens(self) -> None:
@@ -137,9 +139,16 @@ class TokenAuthenticator:
         return Unauthorized(reason)
 
 
-def _bearer(scope: Scope) -> str | None:
+def _authorization(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = bytes(value).decode("latin-1").partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
+            return bytes(value)
     return None
+
+
+def _bearer(header: bytes | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``."""
+    if header is None:
+        return None
+    scheme, _, token = header.decode("latin-1").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

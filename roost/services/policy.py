@@ -31,15 +31,23 @@ class RolePolicy:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._access: dict[str, InstanceAccess] = {}
+        # what was allowed on each instance, by (token, or actor) and action: the data
+        # plane asks the same question on every request
+        self._allowed: dict[str, set[tuple[str, str]]] = {}
 
     async def authorize(self, actor: Actor, action: str, target: str | None = None) -> None:
         if actor.admin:
             return
         try:
             if action in ON_INSTANCE and target is not None:
+                asked = (actor.token or actor.name, action)
+                allowed = self._allowed.get(target)
+                if allowed is not None and asked in allowed:
+                    return
                 access = self._access.get(target) or await self._load(target)
                 if access is not None:
                     check(actor, action, access)
+                    self._allowed.setdefault(target, set()).add(asked)
             else:
                 check_general(actor, action, target)
         except AccessDenied as refused:
@@ -48,12 +56,14 @@ class RolePolicy:
 
     def forget(self, instance_id: str) -> None:
         self._access.pop(instance_id, None)
+        self._allowed.pop(instance_id, None)
 
     async def _load(self, instance_id: str) -> InstanceAccess | None:
         access = await self._registry.read(user_store.access_of, instance_id)
         if access is not None:
             if len(self._access) >= MAX_REMEMBERED:
                 self._access.clear()
+                self._allowed.clear()
             self._access[instance_id] = access
         return access
 

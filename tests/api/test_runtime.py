@@ -23,6 +23,7 @@ from roost.services import runner
 from roost.services.context import Context
 from roost.services.logs import rotate_logs
 from roost.settings import Settings
+from roost.tokens import cache_token
 from tests.conftest import api_client, opened_context
 
 pytestmark = pytest.mark.slow
@@ -111,6 +112,11 @@ async def test_start_runs_every_service_and_stop_ends_them(
     )
     log = (context.home.path / "instances" / "1" / "logs" / "api.log").read_text()
     assert f"serving on {ports['api']}" in log
+    own = cache_token(context.box.keys, "1")  # each process's token for its namespace
+    assert api_env["ROOST_CACHE_TOKEN"] == env_of(context, "1", "web")["ROOST_CACHE_TOKEN"] == own
+    written = [p for p in (context.home.path / "instances" / "1").rglob("*") if p.is_file()]
+    roosts_own = [p for p in written if "data" not in p.parts and "logs" not in p.parts]
+    assert roosts_own and not any(own in p.read_text() for p in roosts_own)  # in no file of roost's
 
     listed = await services(client, "1")
     assert listed["api"]["service"] == "api@1" and listed["api"]["status"] == "running"

@@ -81,3 +81,12 @@ def test_plans_follow_depends_on_and_carry_what_a_process_gets() -> None:
     assert web.probe is not None and web.probe.url == "http://127.0.0.1:5873/up"
     assert web.depends_on == ("api",)
     assert "t0k" not in repr(api)
+
+
+def test_the_cache_token_goes_to_every_process() -> None:
+    spec = parse_app("a", {"ports": {"web": 80}, "services": {"web": {"command": ["x"]}}})
+    folder = Path("/srv/roost/instances/7")
+    [web] = plan_instance(
+        instance(), spec, {}, folder, {}, "http://127.0.0.1:8080", {}, cache_token="roostc_7_abc"
+    )
+    assert web.env["ROOST_CACHE_TOKEN"] == "roostc_7_abc"

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from roost.api.instance_context import instance_id_of, query_of
-from roost.api.middleware.bodies import UnsupportedMediaType, is_json
+from roost.api.middleware.bodies import UnsupportedMediaType, is_json, read_body
 from roost.api.middleware.refusal import header
 from roost.auth import actor_of
 from roost.cache.keys import check_key
@@ -198,25 +198,12 @@ class DataPlane:
     async def _body(
         self, scope: Scope, receive: Receive, limit: int, too_large: type[RoostError]
     ) -> bytes:
-        """The whole body, at most ``limit`` bytes (``too_large`` past it, from the
-        Content-Length before anything is read); a client gone before the end of its body
-        writes nothing (never a value cut short)."""
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
-        chunks = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone("the client went away before its body arrived")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return b"".join(chunks)
+        """The whole body, at most ``limit`` bytes; a client gone before the end of its
+        body writes nothing (never a value cut short)."""
+        body = await read_body(scope, receive, limit=limit, too_large=too_large)
+        if body is None:
+            raise ClientGone("the client went away before its body arrived")
+        return body
 
     async def _json_body(self, ctx: Context, scope: Scope, receive: Receive) -> dict[str, Any]:
         content_type = header(scope, b"content-type")

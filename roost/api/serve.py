@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import signal
 import socket
 from dataclasses import replace
@@ -23,6 +22,7 @@ from roost.api.protocol import with_timeout
 from roost.auth import LOCAL_ACTOR
 from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
+from roost.domain.network import is_loopback
 from roost.home import Home
 from roost.services import runner
 from roost.services.users import bootstrap_admin
@@ -51,15 +51,6 @@ def auth_required(mode: str, host: str) -> bool:
     if mode == "auto":
         return not is_loopback(host)
     return mode == "on"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _tcp_socket(host: str, port: int) -> socket.socket:

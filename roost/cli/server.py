@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import ipaddress
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 from roost.cli.http import HttpSession, TransportError
 from roost.domain.errors import RoostError
+from roost.domain.network import is_loopback
 from roost.home import Home
 from roost.settings import Settings
 
@@ -51,15 +51,6 @@ def host_and_port(url: str) -> tuple[str, int]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ServerUnavailable(f"invalid server URL {url!r}", code="INVALID_URL")
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def is_local(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @contextlib.contextmanager
@@ -144,7 +135,7 @@ def ensure_server(settings: Settings) -> int | None:
     if is_healthy(settings.url, unix_socket=socket_path):
         return None
     host, port = host_and_port(settings.url)
-    if not is_local(host):
+    if not is_loopback(host):
         raise ServerUnavailable(f"no roost server answers at {settings.url}")
     home = Home(settings.home)
     with _autostart_lock(home):

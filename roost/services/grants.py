@@ -29,11 +29,15 @@ def _grantable(role: str) -> Role:
     return granted
 
 
-async def share(ctx: Context, actor: Actor, instance_id: str, user: str, role: str) -> None:
-    granted = _grantable(role)
+async def _may_share(ctx: Context, actor: Actor, instance_id: str, user: str) -> None:
     check_user_name(user)
     await get_instance(ctx, actor, instance_id)
     await ctx.policy.authorize(actor, "grant.change", instance_id)
+
+
+async def share(ctx: Context, actor: Actor, instance_id: str, user: str, role: str) -> None:
+    granted = _grantable(role)
+    await _may_share(ctx, actor, instance_id, user)
 
     def apply(conn: Connection, record: Recorder) -> None:
         instance = locked(conn, instance_id)
@@ -47,9 +51,7 @@ async def share(ctx: Context, actor: Actor, instance_id: str, user: str, role: s
 
 
 async def unshare(ctx: Context, actor: Actor, instance_id: str, user: str) -> None:
-    check_user_name(user)
-    await get_instance(ctx, actor, instance_id)
-    await ctx.policy.authorize(actor, "grant.change", instance_id)
+    await _may_share(ctx, actor, instance_id, user)
 
     def apply(conn: Connection, record: Recorder) -> None:
         instance = locked(conn, instance_id)

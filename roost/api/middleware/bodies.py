@@ -22,9 +22,15 @@ def is_json(content_type: str) -> bool:
     )
 
 
-async def read_body(receive: Receive, *, limit: int) -> bytes | None:
-    """The whole body, at most ``limit`` bytes (else TooLarge); None when the client went
-    away before it was all there."""
+async def read_body(
+    scope: Scope, receive: Receive, *, limit: int, too_large: type[RoostError] = TooLarge
+) -> bytes | None:
+    """The whole body, at most ``limit`` bytes (else ``too_large``, from its
+    Content-Length before any of it is read); None when the client went away before it
+    was all there."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -34,7 +40,7 @@ async def read_body(receive: Receive, *, limit: int) -> bytes | None:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"the request body is larger than {limit} bytes", limit=limit)
+            raise too_large(f"the body is larger than the limit of {limit} bytes", limit=limit)
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
@@ -73,10 +79,7 @@ class ControlPlaneBodies:
             raise UnsupportedMediaType(
                 f"the request body must be application/json, not {content_type!r}"
             )
-        length = header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            raise TooLarge(f"the request body is larger than {self.limit} bytes", limit=self.limit)
-        body = await read_body(receive, limit=self.limit)
+        body = await read_body(scope, receive, limit=self.limit)
         if body and content_type is None:
             raise UnsupportedMediaType("a request body needs Content-Type: application/json")
         return body

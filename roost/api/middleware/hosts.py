@@ -9,8 +9,9 @@ that site's name in ``Host``. Without credentials to check (auth off), only
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
+
+from roost.domain.network import is_loopback
 
 MAX_REMEMBERED = 256  # Host values whose answer is kept (a client sends the same few)
 
@@ -22,15 +23,6 @@ def host_name(value: str) -> str:
         return value[1:].partition("]")[0]
     name, _, port = value.rpartition(":")
     return name if name and port.isdigit() else value
-
-
-def is_loopback(name: str) -> bool:
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class AllowedHosts:

@@ -3,6 +3,7 @@ slowed down, and what an instance's own data-plane token may do."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -92,6 +93,28 @@ async def test_a_viewer_never_sees_a_secret_value(server: Server) -> None:
         seen.append((await admin.get("/v1/events?limit=1000")).text)
         seen.append((await admin.get("/metrics")).text)
     assert not any(SECRET in text for text in seen)
+
+
+async def test_no_log_line_holds_a_secret_value_or_a_token(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fresh = "another-s3cr3t-in-no-log"
+    async with server.client(server.alice) as alice:
+        put = await alice.put("/v1/instances/a1/secrets/db_password", json={"value": fresh})
+        assert put.status_code == 204
+        assert (await alice.get("/v1/instances/a1/secrets/db_password")).json()["value"] == fresh
+        assert (await alice.post("/v1/instances/a1/secrets/db_password", json={})).is_error
+    async with server.client(server.vera) as vera:
+        assert (await vera.get("/v1/instances/a1/secrets/db_password")).status_code == 403
+    async with server.client(server.vera + "x", "10.1.0.9") as forged:
+        assert (await forged.get("/v1/instances")).status_code == 401
+    assert caplog.records, "the requests above log nothing: this test would prove nothing"
+    logged = "\n".join(
+        record.getMessage() + repr(record.args) + repr(record.__dict__) for record in caplog.records
+    )
+    for hidden in (fresh, SECRET, server.alice, server.vera, server.admin):
+        assert hidden not in logged
 
 
 async def test_refusals_and_failures_are_events_with_actor_and_token(server: Server) -> None:

@@ -24,6 +24,7 @@ from roost.runtime.protocol import Runtime
 from roost.secrets import SecretBox
 from roost.services.apps import AppCatalog
 from roost.services.authentication import TokenAuthenticator
+from roost.services.cache_damage import CacheDamageEvents
 from roost.services.context import Context
 from roost.services.directory import Directory
 from roost.services.jobs import STANDARD_JOBS, JobFactory
@@ -77,5 +78,6 @@ async def open_context(
         jobs=Jobs(clock),
     )
     ctx.runtime.listen(RuntimeEvents(ctx))
+    await ctx.cache.listen(CacheDamageEvents(ctx))
     ctx.jobs.start(make(ctx) for make in jobs)
     return ctx

@@ -8,7 +8,7 @@ another namespace. Writes that would pass a namespace's limits raise
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from roost.domain.errors import RoostError
@@ -17,6 +17,34 @@ from roost.domain.errors import RoostError
 class StorageQuotaExceeded(RoostError):
     status = 507
     code = "STORAGE_QUOTA_EXCEEDED"
+
+
+class ValueCorrupt(RoostError):
+    """A value read back from disk is not what was written: it is never returned."""
+
+    status = 500
+    code = "VALUE_CORRUPT"
+
+
+@dataclass(frozen=True)
+class DamageReport:
+    """Damage a backend found in what it stores, and what it lost to it.
+
+    ``keys`` are the (namespace, key) pairs known to be lost; ``unknown`` counts records
+    lost whose names could not be read. ``kept`` is where the damaged original was set
+    aside, if it was."""
+
+    found: Literal["open", "read", "compaction"]
+    records: int
+    bytes: int
+    keys: tuple[tuple[str, str], ...] = ()
+    unknown: int = 0
+    ranges: tuple[tuple[int, int], ...] = field(default=())
+    kept: str | None = None
+
+
+class CacheListener(Protocol):
+    async def cache_damaged(self, report: DamageReport) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -87,5 +115,10 @@ class CacheBackend(Protocol):
     async def drop(self, namespace: str) -> None:
         """Forget the namespace and everything in it."""
         ...
+
+    async def listen(self, listener: CacheListener) -> None:
+        """Tell ``listener`` of damage found so far and from now on. A backend that cannot
+        find damage in what it stores (Redis keeps its own checks) tells nothing."""
+        return None
 
     async def close(self) -> None: ...

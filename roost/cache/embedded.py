@@ -3,10 +3,15 @@
 Every write is appended to ``cache.log`` with one ``write(2)`` before it is acknowledged,
 so it survives a crash of the process (``kill -9``): the bytes are in the kernel. Reads
 never touch the disk for values held in memory; past the memory budget, values are
-dropped from memory (least recently used first) and read back with ``pread(2)``.
-On open, the log is replayed to rebuild the index; a torn record at the end (a crash in
-the middle of a write) is cut off. When most of the log is dead records, it is
-rewritten with only the live ones.
+dropped from memory (least recently used first) and read back with ``pread(2)``, and
+every record read back is checked against its crcs: a damaged value is never returned
+(500 ``VALUE_CORRUPT``; the key is dropped and the damage reported).
+
+On open, the log is replayed to rebuild the index (``log_file``, ``log_format``). Damage
+costs only the damaged records: the original is kept aside as
+``cache.log.damaged-<time>``, every good record before and after the damage is
+recovered, the log is rewritten without it, and what was lost is logged and told to the
+listener. When most of the log is dead records, it is rewritten with only the live ones.
 
 All methods run on the event loop without awaiting in between, so each operation,
 including a quota check and the write it guards, is atomic.
@@ -14,53 +19,32 @@ including a quota check and the write it guards, is atomic.
 
 from __future__ import annotations
 
-import heapq
-import mmap
-import os
-import struct
+import gc
+import logging
 import time
-import zlib
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sortedcontainers import SortedList
+from roost.cache.backend import (
+    CacheBackend,
+    CacheListener,
+    DamageReport,
+    Limits,
+    Usage,
+    ValueCorrupt,
+    entry_size,
+    over_quota,
+)
+from roost.cache.index import Entry, Index, Namespace
+from roost.cache.log_file import LOG_NAME, LogFile
+from roost.cache.log_format import DELETE, DROP, PUT, Damage, encode, value_offset
+from roost.domain.errors import InsufficientStorage
 
-from roost.cache.backend import CacheBackend, Limits, Usage, entry_size, over_quota
-from roost.home import private
+__all__ = ["LOG_NAME", "EmbeddedStore"]
 
-# crc32 of the rest | op | namespace length | key length | value length | expiry (ms, 0 = none)
-HEADER = struct.Struct("<IBBHIq")
-PUT, DELETE, DROP = 1, 2, 3
-LOG_NAME = "cache.log"
+log = logging.getLogger("roost.cache")
 DEFAULT_MEMORY_BUDGET = 64 * 1024 * 1024
 COMPACT_MIN_BYTES = 64 * 1024 * 1024
-
-
-class Entry:
-    __slots__ = ("expires_ms", "length", "offset", "size", "value")
-
-    def __init__(self, offset: int, length: int, expires_ms: int, size: int) -> None:
-        self.offset = offset  # where the value starts in the log
-        self.length = length
-        self.expires_ms = expires_ms
-        self.size = size  # what it counts against max_bytes
-        self.value: bytes | None = None  # held in memory while the budget allows
-
-
-class Namespace:
-    __slots__ = ("bytes", "entries", "order")
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Entry] = {}
-        self.order: SortedList = SortedList()  # keys in code point (= UTF-8 byte) order
-        self.bytes = 0
-
-
-def _record(op: int, namespace: bytes, key: bytes, value: bytes, expires_ms: int) -> bytes:
-    body = HEADER.pack(0, op, len(namespace), len(key), len(value), expires_ms)[4:]
-    body += namespace + key + value
-    return struct.pack("<I", zlib.crc32(body)) + body
 
 
 class EmbeddedStore(CacheBackend):
@@ -71,44 +55,58 @@ class EmbeddedStore(CacheBackend):
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self._path = folder / LOG_NAME
-        self._budget = memory_budget
         self._clock = clock
-        self._spaces: dict[str, Namespace] = {}
-        self._expiries: list[tuple[int, int, str, str, Entry]] = []
-        self._sequence = 0
-        self._cached: OrderedDict[Entry, None] = OrderedDict()
-        self._cached_bytes = 0
-        self._garbage = 0
-        (folder / (LOG_NAME + ".compact")).unlink(missing_ok=True)
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        private(self._path, 0o600)  # values are the instances' own data
-        self._end = self._replay()
-        if self._needs_compaction():
-            self.compact()
+        self._index = index = Index(memory_budget, clock)
+        self._listener: CacheListener | None = None
+        self._unreported: list[DamageReport] = []
+        self._log = LogFile(folder)
+        now_ms = clock() * 1000
+        collecting = gc.isenabled()
+        gc.disable()  # replay makes millions of objects and no cycles: nothing to collect
+        try:
+            damages = self._log.replay(
+                lambda record: index.apply(record, now_ms), index.lost_in_replay
+            )
+        finally:
+            if collecting:
+                gc.enable()
+        index.replayed()
+        if damages:
+            self._recover(damages)
+        elif self._needs_compaction():
+            self._compact_if_room()
 
     # -- reads -------------------------------------------------------------------------
 
     async def get(self, namespace: str, key: str) -> bytes | None:
-        entry = self._live(namespace, key)
-        return None if entry is None else self._value(entry)
+        entry = self._index.live(namespace, key)
+        if entry is None:
+            return None
+        try:
+            return self._value(namespace, key, entry)
+        finally:
+            if self._unreported:
+                await self._report()
 
     async def get_many(self, namespace: str, keys: list[str]) -> dict[str, bytes]:
         found = {}
-        for key in keys:
-            entry = self._live(namespace, key)
-            if entry is not None:
-                found[key] = self._value(entry)
+        try:
+            for key in keys:
+                entry = self._index.live(namespace, key)
+                if entry is not None:
+                    found[key] = self._value(namespace, key, entry)
+        finally:
+            if self._unreported:
+                await self._report()
         return found
 
     async def list_keys(
         self, namespace: str, prefix: str, after: str | None, limit: int
     ) -> list[str]:
-        space = self._spaces.get(namespace)
+        space = self._index.spaces.get(namespace)
         if space is None:
             return []
-        self._expire_due()
+        self._index.expire_due()
         if after is None or after < prefix:
             candidates = space.order.irange(prefix)
         else:
@@ -121,8 +119,8 @@ class EmbeddedStore(CacheBackend):
         return keys
 
     async def usage(self, namespace: str) -> Usage:
-        self._expire_due()
-        space = self._spaces.get(namespace)
+        self._index.expire_due()
+        space = self._index.spaces.get(namespace)
         return Usage(0, 0) if space is None else Usage(space.bytes, len(space.entries))
 
     # -- writes ------------------------------------------------------------------------
@@ -130,8 +128,8 @@ class EmbeddedStore(CacheBackend):
     async def put_many(
         self, namespace: str, entries: dict[str, bytes], ttl_s: float | None, limits: Limits
     ) -> None:
-        self._expire_due()
-        space = self._spaces.get(namespace) or Namespace()
+        self._index.expire_due()
+        space = self._index.spaces.get(namespace) or Namespace()
         added_bytes = added_keys = 0
         for key, value in entries.items():
             old = space.entries.get(key)
@@ -146,229 +144,187 @@ class EmbeddedStore(CacheBackend):
         expires_ms = 0 if ttl_s is None else int((self._clock() + ttl_s) * 1000)
         ns = namespace.encode()
         records = []
-        offset = self._end
+        offset = 0
         placed = []
         for key, value in entries.items():
             key_bytes = key.encode()
-            record = _record(PUT, ns, key_bytes, value, expires_ms)
-            value_at = offset + HEADER.size + len(ns) + len(key_bytes)
+            record = encode(PUT, ns, key_bytes, value, expires_ms)
+            value_at = offset + value_offset(ns, key_bytes)
             entry = Entry(value_at, len(value), expires_ms, len(key_bytes) + len(value))
             placed.append((key, value, entry))
             records.append(record)
             offset += len(record)
-        self._append(b"".join(records))
-        self._spaces[namespace] = space
+        start = self._log.append(b"".join(records), f"cache values of {namespace!r}")
+        self._index.spaces[namespace] = space
         for key, value, entry in placed:
-            self._install(space, namespace, key, entry)
-            self._remember(entry, value)
+            entry.offset += start
+            self._index.install(space, namespace, key, entry)
+            self._index.remember(entry, value)
 
     async def delete_many(self, namespace: str, keys: list[str]) -> int:
-        self._expire_due()
-        space = self._spaces.get(namespace)
+        self._index.expire_due()
+        space = self._index.spaces.get(namespace)
         if space is None:
             return 0
         present = [key for key in dict.fromkeys(keys) if key in space.entries]
         if not present:
             return 0
         ns = namespace.encode()
-        self._append(b"".join(_record(DELETE, ns, key.encode(), b"", 0) for key in present))
+        self._log.append(
+            b"".join(encode(DELETE, ns, key.encode(), b"", 0) for key in present),
+            f"a delete in {namespace!r}",
+        )
         for key in present:
-            self._remove(space, key)
+            self._index.remove(space, key)
         return len(present)
 
     async def drop(self, namespace: str) -> None:
-        space = self._spaces.pop(namespace, None)
-        if space is None:
+        if namespace not in self._index.spaces:
             return
-        self._append(_record(DROP, namespace.encode(), b"", b"", 0))
-        for entry in space.entries.values():
-            self._forget_value(entry)
-            self._garbage += entry.length
+        self._log.append(encode(DROP, namespace.encode(), b"", b"", 0), f"a drop of {namespace!r}")
+        self._index.drop(namespace)
         self._maybe_compact()
+        await self._report()
 
     async def close(self) -> None:
-        os.close(self._fd)
+        self._log.close()
+
+    async def listen(self, listener: CacheListener) -> None:
+        self._listener = listener
+        await self._report()
 
     # -- maintenance -------------------------------------------------------------------
 
     async def expire(self) -> int:
         """Reclaim every expired key now; how many there were (run on a timer)."""
-        reclaimed = self._expire_due()
+        reclaimed = self._index.expire_due()
         self._maybe_compact()
+        await self._report()
         return reclaimed
 
     def compact(self) -> None:
-        """Rewrite the log with only live records (atomic: write, fsync, rename)."""
-        self._expire_due()
-        temporary = self._path.with_name(LOG_NAME + ".compact")
+        """Rewrite the log with only live records. Every record copied from disk is
+        checked; a damaged one is dropped and reported."""
+        self._index.expire_due()
         moved: list[tuple[Entry, int]] = []
-        with open(temporary, "wb") as out:
+        damaged: list[tuple[str, str, Entry]] = []
+
+        def live_records() -> Iterator[bytes]:
             position = 0
-            for namespace, space in self._spaces.items():
+            for namespace, space in self._index.spaces.items():
                 ns = namespace.encode()
                 for key, entry in space.entries.items():
                     key_bytes = key.encode()
-                    record = _record(PUT, ns, key_bytes, self._value(entry), entry.expires_ms)
-                    out.write(record)
-                    moved.append((entry, position + HEADER.size + len(ns) + len(key_bytes)))
+                    value = entry.value
+                    if value is None:
+                        value = self._log.read_back(ns, key_bytes, entry.offset, entry.length)
+                    if value is None:
+                        damaged.append((namespace, key, entry))
+                        continue
+                    record = encode(PUT, ns, key_bytes, value, entry.expires_ms)
+                    moved.append((entry, position + value_offset(ns, key_bytes)))
                     position += len(record)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self._path)
-        directory = os.open(self._path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        os.close(self._fd)
-        self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND)
+                    yield record
+
+        self._log.rewrite(live_records(), "the compacted cache log")
         for entry, offset in moved:
             entry.offset = offset
-        self._end = position
-        self._garbage = 0
+        self._index.garbage = 0
+        for namespace, key, entry in damaged:
+            self._lose(namespace, key, entry, "compaction")
 
     @property
     def log_bytes(self) -> int:
-        return self._end
+        return self._log.end
 
     @property
     def cached_bytes(self) -> int:
-        return self._cached_bytes
+        return self._index.cached_bytes
 
-    # -- internals ---------------------------------------------------------------------
+    # -- damage ------------------------------------------------------------------------
 
-    def _append(self, data: bytes) -> None:
-        written = os.write(self._fd, data)
-        if written != len(data):  # a short write to a regular file: the disk is full
-            os.ftruncate(self._fd, self._end)
-            raise OSError(f"short write to {self._path}: {written} of {len(data)} bytes")
-        self._end += written
-
-    def _live(self, namespace: str, key: str) -> Entry | None:
-        space = self._spaces.get(namespace)
-        if space is None:
-            return None
-        entry = space.entries.get(key)
-        if entry is None:
-            return None
-        if entry.expires_ms and entry.expires_ms <= self._clock() * 1000:
-            self._remove(space, key)
-            return None
-        return entry
-
-    def _value(self, entry: Entry) -> bytes:
-        if entry.value is not None:
-            self._cached.move_to_end(entry)
-            return entry.value
-        value = os.pread(self._fd, entry.length, entry.offset)
-        self._remember(entry, value)
+    def _value(self, namespace: str, key: str, entry: Entry) -> bytes:
+        value = self._index.cached(entry)
+        if value is not None:
+            return value
+        value = self._log.read_back(namespace.encode(), key.encode(), entry.offset, entry.length)
+        if value is None:
+            self._lose(namespace, key, entry, "read")
+            raise ValueCorrupt(
+                f"the value of {key!r} in {namespace!r} was damaged on disk and is dropped",
+                instance_id=namespace,
+                key=key,
+            )
+        self._index.remember(entry, value)
         return value
 
-    def _remember(self, entry: Entry, value: bytes) -> None:
-        if len(value) > self._budget:
-            return
-        entry.value = value
-        self._cached[entry] = None
-        self._cached_bytes += len(value)
-        while self._cached_bytes > self._budget:
-            oldest, _ = self._cached.popitem(last=False)
-            self._cached_bytes -= oldest.length
-            oldest.value = None
-
-    def _forget_value(self, entry: Entry) -> None:
-        if entry.value is not None:
-            del self._cached[entry]
-            self._cached_bytes -= entry.length
-            entry.value = None
-
-    def _install(self, space: Namespace, namespace: str, key: str, entry: Entry) -> None:
-        old = space.entries.get(key)
-        if old is not None:
-            self._forget_value(old)
-            space.bytes -= old.size
-            self._garbage += old.length
-        else:
-            space.order.add(key)
-        space.entries[key] = entry
-        space.bytes += entry.size
-        if entry.expires_ms:
-            self._sequence += 1
-            heapq.heappush(
-                self._expiries, (entry.expires_ms, self._sequence, namespace, key, entry)
+    def _lose(self, namespace: str, key: str, entry: Entry, found: str) -> None:
+        """Drop a key whose record is damaged, say so and queue it for the listener."""
+        self._index.discard(namespace, key, entry)
+        log.warning(
+            "cache: the record of %r in %r at offset %d of %s is damaged; the key is dropped",
+            key,
+            namespace,
+            entry.offset,
+            self._log.path,
+        )
+        self._unreported.append(
+            DamageReport(
+                found="read" if found == "read" else "compaction",
+                records=1,
+                bytes=entry.length,
+                keys=((namespace, key),),
             )
+        )
 
-    def _remove(self, space: Namespace, key: str) -> None:
-        entry = space.entries.pop(key)
-        space.order.remove(key)
-        space.bytes -= entry.size
-        self._garbage += entry.length
-        self._forget_value(entry)
+    def _recover(self, damages: list[Damage]) -> None:
+        """Keep the damaged log aside, rewrite it with every good record, say what was lost."""
+        kept = self._log.keep_aside(self._clock())
+        keys = tuple(key for damage in damages for key in damage.keys)
+        report = DamageReport(
+            found="open",
+            records=sum(damage.records for damage in damages),
+            bytes=sum(damage.bytes for damage in damages),
+            keys=keys,
+            unknown=sum(damage.unknown for damage in damages),
+            ranges=tuple((damage.start, damage.end) for damage in damages),
+            kept=str(kept),
+        )
+        named = [f"{key!r} in {namespace!r}" for namespace, key in keys[:10]]
+        if len(keys) > 10:
+            named.append(f"{len(keys) - 10} more keys")
+        if report.unknown:
+            named.append(f"{report.unknown} record(s) whose keys cannot be told")
+        log.warning(
+            "cache: %s is damaged in %d place(s): %d record(s), %d bytes lost (%s); every"
+            " other record was recovered, the damaged log is kept as %s",
+            self._log.path,
+            len(damages),
+            report.records,
+            report.bytes,
+            ", ".join(named),
+            kept.name,
+        )
+        self._unreported.append(report)
+        self._compact_if_room()
 
-    def _expire_due(self) -> int:
-        now_ms = self._clock() * 1000
-        reclaimed = 0
-        while self._expiries and self._expiries[0][0] <= now_ms:
-            _, _, namespace, key, entry = heapq.heappop(self._expiries)
-            space = self._spaces.get(namespace)
-            if space is not None and space.entries.get(key) is entry:
-                self._remove(space, key)
-                reclaimed += 1
-        return reclaimed
+    async def _report(self) -> None:
+        if self._listener is None:
+            return
+        reports, self._unreported = self._unreported, []
+        for report in reports:
+            await self._listener.cache_damaged(report)
 
     def _needs_compaction(self) -> bool:
-        return self._garbage > COMPACT_MIN_BYTES and self._garbage > self._end // 2
+        garbage = self._index.garbage
+        return garbage > COMPACT_MIN_BYTES and garbage > self._log.end // 2
 
     def _maybe_compact(self) -> None:
         if self._needs_compaction():
+            self._compact_if_room()
+
+    def _compact_if_room(self) -> None:
+        try:
             self.compact()
-
-    def _replay(self) -> int:
-        size = os.fstat(self._fd).st_size
-        if size == 0:
-            return 0
-        now_ms = self._clock() * 1000
-        with mmap.mmap(self._fd, size, access=mmap.ACCESS_READ) as log:
-            position = 0
-            while position + HEADER.size <= size:
-                crc, op, ns_len, key_len, value_len, expires_ms = HEADER.unpack_from(log, position)
-                end = position + HEADER.size + ns_len + key_len + value_len
-                if end > size or zlib.crc32(log[position + 4 : end]) != crc:
-                    break  # a torn write at the end: everything before it is good
-                at = position + HEADER.size
-                namespace = log[at : at + ns_len].decode()
-                key = log[at + ns_len : at + ns_len + key_len].decode()
-                self._apply(
-                    op, namespace, key, at + ns_len + key_len, value_len, expires_ms, now_ms
-                )
-                position = end
-        if position < size:
-            os.ftruncate(self._fd, position)
-        return position
-
-    def _apply(
-        self,
-        op: int,
-        namespace: str,
-        key: str,
-        value_at: int,
-        value_len: int,
-        expires_ms: int,
-        now_ms: float,
-    ) -> None:
-        if op == DROP:
-            space = self._spaces.pop(namespace, None)
-            if space is not None:
-                self._garbage += sum(entry.length for entry in space.entries.values())
-            return
-        space = self._spaces.setdefault(namespace, Namespace())
-        if op == DELETE:
-            if key in space.entries:
-                self._remove(space, key)
-            return
-        if expires_ms and expires_ms <= now_ms:
-            if key in space.entries:
-                self._remove(space, key)
-            self._garbage += value_len
-            return
-        size = len(key.encode()) + value_len
-        self._install(space, namespace, key, Entry(value_at, value_len, expires_ms, size))
+        except InsufficientStorage as error:  # the log stays as it was; tried again later
+            log.warning("cache: could not compact %s: %s", self._log.path, error.message)

@@ -2,7 +2,7 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 import typer
@@ -10,6 +10,9 @@ import typer
 from roost.cli import output
 from roost.cli.base import JsonFlag, command, group
 from roost.cli.client import CliError, client_of
+
+if TYPE_CHECKING:
+    from roost.cache.check import LogCheck
 
 cache_app = group("Read and write an instance's cache namespace.")
 
@@ -87,6 +90,56 @@ def ls(
     else:
         for key in keys:
             output.out.print(key, markup=False, highlight=False)
+
+
+@command(cache_app, "check")
+def check(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Read a stopped home's cache log and report damage (exit 1 if there is any)."""
+    from roost.cache.check import check_log
+    from roost.home import Home
+
+    home = Home(client_of(ctx).settings.home)
+    pid = home.server_pid()
+    if pid is not None:
+        raise CliError(
+            f"the server of {home.path} is running (pid {pid}): stop it first (roost shutdown)",
+            "SERVER_RUNNING",
+        )
+    report = check_log(home.path / "cache")
+    if as_json:
+        output.print_json(report.as_json())
+    else:
+        _print_check(report)
+    if report.damaged:
+        raise typer.Exit(1)
+
+
+def _print_check(report: "LogCheck") -> None:
+    if report.size == 0:
+        output.out.print(f"{report.path}: empty or absent, nothing to check", markup=False)
+        return
+    kind = " (earlier format: rewritten at the next start)" if report.earlier_format else ""
+    output.out.print(
+        f"{report.path}: {report.size} bytes, {report.records} good records, "
+        f"{len(report.namespaces)} instances{kind}",
+        markup=False,
+    )
+    if report.torn_at is not None:
+        output.out.print(
+            f"an incomplete record at the end, from byte {report.torn_at}: a write a crash cut"
+            " short, cut off at the next start",
+            markup=False,
+        )
+    for damage in report.damage:
+        keys = ", ".join(f"{key!r} of {ns}" for ns, key in damage.keys) or "none known"
+        unknown = f"; {damage.unknown} whose keys cannot be told" if damage.unknown else ""
+        output.out.print(
+            f"damaged: bytes {damage.start}-{damage.end} ({damage.bytes} bytes, "
+            f"{damage.records} records); keys lost: {keys}{unknown}",
+            markup=False,
+        )
+    if not report.damage:
+        output.out.print("no damage", markup=False)
 
 
 __all__ = ["CliError", "cache_app"]

@@ -5,6 +5,7 @@ The API turns these into ``{"error": ..., "code": ..., **extra}``; the CLI print
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -59,3 +60,20 @@ def instance_not_found(instance_id: str) -> NotFound:
     return NotFound(
         f"instance {instance_id!r} not found", code="INSTANCE_NOT_FOUND", instance_id=instance_id
     )
+
+
+class InsufficientStorage(RoostError):
+    """A write the disk had no room for (``ENOSPC``, ``EDQUOT``): nothing of it is kept."""
+
+    status = 507
+    code = "INSUFFICIENT_STORAGE"
+
+
+def out_of_space(error: BaseException) -> bool:
+    """Whether ``error`` says the disk (or the user's quota) is full."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def no_room(what: str, error: OSError | None = None) -> InsufficientStorage:
+    reason = f": {error.strerror}" if error is not None and error.strerror else ""
+    return InsufficientStorage(f"no room on disk to write {what}{reason}", what=what)

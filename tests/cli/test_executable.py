@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -16,6 +17,8 @@ from typing import Any
 import psutil
 import pytest
 
+from roost.cache.backend import Limits
+from roost.cache.embedded import LOG_NAME, EmbeddedStore
 from roost.home import Home
 from tests.servers import free_port
 
@@ -276,3 +279,35 @@ def test_a_bad_url_or_home_is_one_line_and_exit_1(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(f"({code})")
     assert "Traceback" not in result.stderr
+
+
+def test_cache_check_reports_damage_in_a_stopped_home(env: dict[str, str], tmp_path: Path) -> None:
+    async def fill() -> None:
+        store = EmbeddedStore(tmp_path / "home" / "cache")
+        for n in range(5):
+            await store.put("tenant-1", f"key-{n}", f"value number {n}".encode(), None, roomy)
+        await store.close()
+
+    roomy = Limits(max_bytes=10**9, max_keys=10**6)
+    asyncio.run(fill())
+    clean = run(env, "cache", "check")
+    assert (
+        clean.returncode == 0 and "5 good records" in clean.stdout and "no damage" in clean.stdout
+    )
+    log = tmp_path / "home" / "cache" / LOG_NAME
+    data = bytearray(log.read_bytes())
+    data[data.index(b"value number 3")] ^= 0x01
+    log.write_bytes(bytes(data) + b"\x00garbage that is no record at all, appended")
+    damaged = run(env, "cache", "check", "--json")
+    assert damaged.returncode == 1, damaged.stderr
+    report = json.loads(damaged.stdout)
+    assert report["records"] == 4
+    assert [d["keys"] for d in report["damaged"]] == [
+        [{"instance_id": "tenant-1", "key": "key-3"}],
+        [],
+    ]
+    assert log.read_bytes() == bytes(data) + b"\x00garbage that is no record at all, appended"
+    assert "key-3" in run(env, "cache", "check").stdout
+    assert run(env, "status", "all").returncode == 0  # starts the home's server
+    running = run(env, "cache", "check")
+    assert running.returncode == 1 and "(SERVER_RUNNING)" in running.stderr

@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from roost.domain.errors import Conflict, RoostError
+from roost.domain.errors import Conflict, RoostError, no_room, out_of_space
 
 INSTANCES = "instances"  # one folder per instance: roost.instance_dir says what it holds
 SUBDIRS = (INSTANCES, "backups", "logs")
@@ -108,8 +108,17 @@ class Home:
                 f"another roost server already runs for home {self.path} ({holder})",
                 code="SERVER_RUNNING",
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} {description}".encode())
+        # written over what is there, then cut to length: on a full disk the write fails
+        # and the file still says what it said (it is never emptied first)
+        record = f"pid {os.getpid()} {description}".encode()
+        try:
+            os.pwrite(fd, record, 0)
+            os.ftruncate(fd, len(record))
+        except OSError as exc:
+            os.close(fd)
+            if out_of_space(exc):
+                raise no_room(str(self.server_lock_file), exc) from None
+            raise
         self._lock_fd = fd
 
     def release_server_lock(self) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roost.confined import Confined
+from roost.domain.errors import no_room, out_of_space
 from roost.domain.layout import DATA, LOGS, RECORD, SUBDIRS, log_file
 from roost.home import INSTANCES
 
@@ -91,15 +92,20 @@ class InstanceDir:
         """Write the files that differ from what is on disk; the paths written. No write
         follows a link: a link planted on a file's way is refused (400 ``UNSAFE_PATH``),
         one in its place is replaced by the file."""
-        self.ensure()
         written = []
-        with Confined(self.path) as directory:
-            for file in files:
-                mode = 0o600 if file.secret else 0o644
-                content = file.content.encode()
-                if directory.read(file.path) != (content, mode):
-                    directory.write(file.path, content, mode=mode)
-                    written.append(file.path)
+        try:
+            self.ensure()
+            with Confined(self.path) as directory:
+                for file in files:
+                    mode = 0o600 if file.secret else 0o644
+                    content = file.content.encode()
+                    if directory.read(file.path) != (content, mode):
+                        directory.write(file.path, content, mode=mode)
+                        written.append(file.path)
+        except OSError as exc:
+            if out_of_space(exc):
+                raise no_room(f"the files of instance {self.instance_id!r}", exc) from None
+            raise
         return written
 
     def copy_data_to(self, other: InstanceDir) -> None:

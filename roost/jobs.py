@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from roost.domain.clock import SYSTEM_CLOCK, Clock
+from roost.failures import log_failure
 
 log = logging.getLogger("roost.jobs")
 RESTART_AFTER_S = 5.0
@@ -31,7 +32,7 @@ class Job(Protocol):
 
 
 def log_and_go_on(job: str, error: Exception) -> None:
-    log.error("background job %s failed: %s", job, error, exc_info=error)
+    log_failure(log, error, "background job %s failed", job)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class Jobs:
             try:
                 await job.run_forever()
                 log.error("background job %s returned; it starts again", job.name)
-            except Exception:
-                log.exception("background job %s failed; it starts again", job.name)
+            except Exception as error:
+                log_failure(log, error, "background job %s failed; it starts again", job.name)
             await self._clock.sleep(RESTART_AFTER_S)
 
     async def close(self) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from roost.api.errors import unforeseen
 from roost.api.instance_context import instance_id_of, query_of
 from roost.api.middleware.bodies import UnsupportedMediaType, is_json, read_body
 from roost.api.middleware.refusal import header
@@ -87,9 +88,14 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _json(send: Send, status: int, data: Any, *, close: bool = False) -> None:
+async def _json(
+    send: Send, status: int, data: Any, *, close: bool = False, extra: dict[str, str] | None = None
+) -> None:
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    await _respond(send, status, body, _JSON_CLOSE if close else _JSON)
+    headers = _JSON_CLOSE if close else _JSON
+    if extra:
+        headers = [*headers, *((k.lower().encode(), v.encode()) for k, v in extra.items())]
+    await _respond(send, status, body, headers)
 
 
 def _no_content() -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -110,12 +116,12 @@ class DataPlane:
         except RoostError as exc:
             self._counts[_operation(scope), exc.code] += 1
             # a body refused unread: close the connection rather than read it to its end
-            await _json(send, exc.status, exc.body(), close=exc.status == 413)
-        except Exception:
-            log.exception("the data plane failed on %s %s", scope["method"], scope["path"])
-            self._counts[_operation(scope), "INTERNAL_ERROR"] += 1
+            await _json(send, exc.status, exc.body(), close=exc.status == 413, extra=exc.headers)
+        except Exception as error:
+            status, body = unforeseen(error, scope)
+            self._counts[_operation(scope), body["code"]] += 1
             with contextlib.suppress(Exception):  # begun already: it stays cut short
-                await _json(send, 500, {"error": "internal server error", "code": "INTERNAL_ERROR"})
+                await _json(send, status, body)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> str:
         """Answer the request; the name of the operation it was."""

@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from roost.api.middleware.refusal import ASGIApp, Message, Receive, Scope, Send
 from roost.api.schemas import ErrorBody
-from roost.domain.errors import RoostError
+from roost.domain.errors import RoostError, no_room, out_of_space
 
 log = logging.getLogger("roost.api")
 
@@ -27,17 +28,19 @@ _HTTP_CODES = {
 # Declared on every route so the OpenAPI document says what errors look like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 408, 409, 413, 415, 421, 422, 429, 500)
+    for status in (400, 401, 403, 404, 408, 409, 413, 415, 421, 422, 429, 500, 503, 507)
 }
 
 
-def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status)
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _roost_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RoostError)
-    return error_response(exc.status, exc.body())
+    return error_response(exc.status, exc.body(), exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -66,13 +69,48 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, {"error": message, "code": code})
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=exc)
-    return error_response(500, {"error": "internal server error", "code": "INTERNAL_ERROR"})
+class Unexpected:
+    """Any error no handler answered: logged with its traceback, and answered as JSON 500
+    on the same connection, which stays usable. (Starlette's last-resort handler answers
+    and then re-raises, and the server drops the keep-alive connection without saying
+    so.) If the response had begun, the error propagates and the connection is closed,
+    as nothing else can tell the client the response is cut short."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = False
+
+        async def sending(message: Message) -> None:
+            nonlocal began
+            began = began or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if began:
+                raise
+            status, body = unforeseen(error, scope)
+            await error_response(status, body)(scope, receive, send)
+
+
+def unforeseen(error: Exception, scope: Scope) -> tuple[int, dict[str, Any]]:
+    """The answer to an error nothing handled, logged: 507 for a full disk (one line),
+    else 500 (with the traceback: a bug)."""
+    if isinstance(error, OSError) and out_of_space(error):
+        log.warning("no room on disk for %s %s: %s", scope["method"], scope["path"], error)
+        return 507, no_room("what this request writes", error).body()
+    log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=error)
+    return 500, {"error": "internal server error", "code": "INTERNAL_ERROR"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RoostError, _roost_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(Unexpected)

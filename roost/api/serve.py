@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import signal
 import socket
 from dataclasses import replace
@@ -105,6 +106,17 @@ def _already_handled(signum: int, frame: object) -> None:
     """uvicorn has shut down for this signal; closing goes on in ``_serve``."""
 
 
+def log_to_stderr() -> None:
+    """roost's own log lines (INFO and up) on stderr, with time, level and source; the
+    server's stderr is its log (``logs/serve.log`` when the CLI started it)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    roost_log = logging.getLogger("roost")
+    roost_log.addHandler(handler)
+    roost_log.setLevel(logging.INFO)
+    roost_log.propagate = False
+
+
 def run_server(settings: Settings, *, host: str, port: int, insecure: bool = False) -> None:
     required = auth_required(settings.auth, host)
     if not required and not is_loopback(host) and not insecure:
@@ -116,6 +128,7 @@ def run_server(settings: Settings, *, host: str, port: int, insecure: bool = Fal
     # instances are told where the data plane is (ROOST_CACHE_URL): here
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     settings = replace(settings, url=url, auth_required=required)
+    log_to_stderr()
     home = Home(settings.home)
     home.acquire_server_lock(f"http://{host}:{port}")
     try:

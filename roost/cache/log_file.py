@@ -30,7 +30,7 @@ from roost.cache.log_format import (
 )
 from roost.cache.log_format import value_offset as names_length
 from roost.cache.log_format import verify as verified
-from roost.domain.errors import no_room, out_of_space
+from roost.domain.errors import InsufficientStorage, no_room, out_of_space
 from roost.home import private
 
 log = logging.getLogger("roost.cache")
@@ -46,6 +46,7 @@ class LogFile:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         private(self.path, 0o600)  # values are the instances' own data
         self.end = os.fstat(self._fd).st_size
+        self._full = False  # the last append found no room (logged once, until one fits)
         if self.end and os.pread(self._fd, len(MAGIC), 0) != MAGIC:
             with mmap.mmap(self._fd, self.end, access=mmap.ACCESS_READ) as data:
                 upgrade = earlier_format(data)
@@ -60,13 +61,22 @@ class LogFile:
         except OSError as error:
             self._take_back(start)
             if out_of_space(error):
-                raise no_room(what, error) from None
+                raise self._no_room(what, error) from None
             raise
         if written != len(data):  # a short write to a regular file: the disk is full
             self._take_back(start)
-            raise no_room(what)
+            raise self._no_room(what, None)
         self.end = start + written
+        if self._full:
+            self._full = False
+            log.info("cache: %s can be written again", self.path)
         return start
+
+    def _no_room(self, what: str, error: OSError | None) -> InsufficientStorage:
+        if not self._full:
+            self._full = True
+            log.warning("cache: no room on disk for %s; writes get 507 until there is", self.path)
+        return no_room(what, error)
 
     def read_back(self, namespace: bytes, key: bytes, value_at: int, length: int) -> bytes | None:
         """The value at ``value_at`` if its record is ``namespace``/``key``'s and checks;

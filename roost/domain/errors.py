@@ -14,6 +14,7 @@ class RoostError(Exception):
 
     status: int = 400
     code: str = "BAD_REQUEST"
+    headers: dict[str, str] = {}  # extra response headers (read only)
 
     def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -62,6 +63,13 @@ def instance_not_found(instance_id: str) -> NotFound:
     )
 
 
+class InternalError(RoostError):
+    """A failure roost did not foresee (logged with its traceback where it happened)."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+
+
 class InsufficientStorage(RoostError):
     """A write the disk had no room for (``ENOSPC``, ``EDQUOT``): nothing of it is kept."""
 
@@ -77,3 +85,17 @@ def out_of_space(error: BaseException) -> bool:
 def no_room(what: str, error: OSError | None = None) -> InsufficientStorage:
     reason = f": {error.strerror}" if error is not None and error.strerror else ""
     return InsufficientStorage(f"no room on disk to write {what}{reason}", what=what)
+
+
+class RegistryUnavailable(RoostError):
+    """The registry database cannot be reached now (refused, starting up, dropped)."""
+
+    status = 503
+    code = "REGISTRY_UNAVAILABLE"
+    headers = {"Retry-After": "5"}
+
+
+def registry_unavailable() -> RegistryUnavailable:
+    return RegistryUnavailable(
+        "the registry database cannot be reached; try again shortly", retry_after_s=5
+    )

@@ -29,8 +29,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from roost.domain.errors import InvalidInput
+from roost.domain.errors import InvalidInput, RoostError
 from roost.home import private
+from roost.registry.availability import Availability
 from roost.registry.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
@@ -81,6 +82,7 @@ def make_sqlite_engine(url: URL, *, begin: str) -> Engine:
         url.set(drivername="sqlite+pysqlite"),
         connect_args={"timeout": 30, "check_same_thread": False},
         pool_size=SQLITE_READERS + 1,
+        hide_parameters=True,  # parameters can hold config: never in an error or a log
     )
 
     @event.listens_for(engine, "connect")
@@ -96,7 +98,7 @@ def make_sqlite_engine(url: URL, *, begin: str) -> Engine:
 
 
 def make_postgres_engine(url: URL) -> AsyncEngine:
-    return create_async_engine(url, pool_size=20, max_overflow=20)
+    return create_async_engine(url, pool_size=20, max_overflow=20, hide_parameters=True)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -125,6 +127,7 @@ class Registry:
         self.url = url
         parsed = parse_database_url(url)
         self.dialect = parsed.get_backend_name()
+        self.availability = Availability(parsed.render_as_string(hide_password=True))
         self._async: AsyncEngine | None = None
         self._writer: SqliteWriter | None = None
         self._reader: Engine | None = None
@@ -138,8 +141,9 @@ class Registry:
             self._async = make_postgres_engine(parsed)
 
     async def open(self) -> None:
-        """Apply pending migrations (``roost db upgrade`` does the same by hand)."""
-        await self.write(upgrade_schema)
+        """Apply pending migrations (``roost db upgrade`` does the same by hand). A
+        failure is raised as it is: the caller says in one line why it cannot start."""
+        await self._write(upgrade_schema)
 
     async def close(self) -> None:
         if self._async is not None:
@@ -154,16 +158,43 @@ class Registry:
         self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``unit`` in a read transaction (one consistent snapshot)."""
-        if self._async is not None:
-            async with self._async.connect() as conn:
-                return await conn.run_sync(unit, *args, **kwargs)
-        call = functools.partial(_run_in_transaction, self._reader, unit, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._read_threads, call)
+        try:
+            if self._async is not None:
+                async with self._async.connect() as conn:
+                    result = await conn.run_sync(unit, *args, **kwargs)
+            else:
+                call = functools.partial(_run_in_transaction, self._reader, unit, *args, **kwargs)
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(self._read_threads, call)
+        except RoostError:
+            raise
+        except Exception as error:
+            translated = self.availability.translate(error)
+            if translated is None:
+                raise
+            raise translated from None
+        self.availability.answered()
+        return result
 
     async def write(
         self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``unit`` in one transaction: all of it commits, or none of it."""
+        try:
+            result = await self._write(unit, *args, **kwargs)
+        except RoostError:
+            raise
+        except Exception as error:
+            translated = self.availability.translate(error)
+            if translated is None:
+                raise
+            raise translated from None
+        self.availability.wrote()
+        return result
+
+    async def _write(
+        self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         if self._async is not None:
             async with self._async.begin() as conn:
                 return await conn.run_sync(unit, *args, **kwargs)

@@ -10,6 +10,8 @@ import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
+from roost.domain.errors import no_room, out_of_space
+
 BLOCK = 64 * 1024
 FOLLOW_EVERY = 0.25
 
@@ -71,7 +73,8 @@ def _read(path: Path, start: int, end: int) -> bytes:
 
 def rotate(path: Path, *, max_bytes: int, keep: int) -> bool:
     """When ``path`` is over ``max_bytes``: ``log.1`` .. ``log.<keep>`` shift by one, the
-    log is copied to ``log.1`` and truncated in place. True when it rotated."""
+    log is copied to ``log.1`` and truncated in place. True when it rotated. A copy the
+    disk has no room for is removed and the log kept whole (507; tried again later)."""
     try:
         if path.stat().st_size <= max_bytes:
             return False
@@ -83,7 +86,14 @@ def rotate(path: Path, *, max_bytes: int, keep: int) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}.{number}", f"{path}.{number + 1}")
     if keep > 0:
-        shutil.copyfile(path, f"{path}.1")
+        try:
+            shutil.copyfile(path, f"{path}.1")
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{path}.1")
+            if out_of_space(exc):
+                raise no_room(f"the rotated copy of {path}", exc) from None
+            raise
     with open(path, "r+b") as handle:
         handle.truncate(0)
     return True

@@ -19,6 +19,7 @@ from roost.auth import LOCAL_ACTOR, PEER_UID_KEY, Actor, Scope
 from roost.domain.access import Role
 from roost.domain.clock import utcnow
 from roost.domain.errors import RoostError
+from roost.failures import log_failure
 from roost.registry import users as user_store
 from roost.registry.database import Registry
 from roost.registry.events import record_event
@@ -134,8 +135,8 @@ class TokenAuthenticator:
                 outcome="denied",
                 details={"reason": reason, "address": address},
             )
-        except Exception:
-            log.exception("could not record a failed authentication from %s", address)
+        except Exception as error:
+            log_failure(log, error, "could not record a failed authentication from %s", address)
         return Unauthorized(reason)
 
 

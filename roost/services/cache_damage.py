@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from roost.auth import SUPERVISOR
 from roost.cache.backend import DamageReport
+from roost.failures import log_failure
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
@@ -60,5 +61,5 @@ class CacheDamageEvents:
 
         try:
             await commit(self._ctx, SUPERVISOR, apply)
-        except Exception:
-            log.exception("could not record the damage found in the cache")
+        except Exception as error:
+            log_failure(log, error, "could not record the damage found in the cache")

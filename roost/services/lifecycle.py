@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from roost.auth import Actor
-from roost.domain.errors import InvalidInput, RoostError
+from roost.domain.errors import InternalError, InvalidInput, RoostError
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
 from roost.domain.states import Action
@@ -55,7 +55,7 @@ async def act_many(
                 return instance_id, exc
             except Exception:
                 log.exception("%s of %s failed", action.value, instance_id)
-                return instance_id, RoostError("internal server error", code="INTERNAL_ERROR")
+                return instance_id, InternalError("internal server error")
 
     tasks = [ctx.background.run(one(i)) for i in dict.fromkeys(instance_ids)]
     for outcome in asyncio.as_completed(tasks):

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from roost.auth import Actor
+from roost.domain.errors import InsufficientStorage
 from roost.instance_dir import InstanceDir, instance_dirs
 from roost.runtime import logs
 from roost.services import instance_files
@@ -49,6 +50,6 @@ async def rotate_logs(ctx: Context) -> list[Path]:
                 logs.rotate, path, max_bytes=settings.log_max_bytes, keep=settings.log_keep
             ):
                 rotated.append(path)
-        except OSError as exc:
+        except (OSError, InsufficientStorage) as exc:  # the others are rotated still
             log.warning("could not rotate %s: %s", path, exc)
     return rotated

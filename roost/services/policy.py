@@ -19,6 +19,7 @@ from roost.domain.access import (
     check,
     check_general,
 )
+from roost.failures import log_failure
 from roost.registry import users as user_store
 from roost.registry.database import Registry
 from roost.registry.events import record_event
@@ -83,5 +84,5 @@ class RolePolicy:
                 outcome="denied",
                 details={"reason": refused.message},
             )
-        except Exception:  # the refusal stands whether or not it could be written down
-            log.exception("could not record a refusal of %s to %s", action, actor.name)
+        except Exception as error:  # the refusal stands whether or not it could be written down
+            log_failure(log, error, "could not record a refusal of %s to %s", action, actor.name)

@@ -13,6 +13,7 @@ import functools
 import logging
 
 from roost.domain.clock import utcnow
+from roost.failures import log_failure
 from roost.registry import processes as process_store
 from roost.registry.database import Registry
 from roost.runtime.protocol import Recorded, ServiceChange
@@ -51,8 +52,8 @@ class ProcessJournal:
                     await self._registry.write(
                         functools.partial(process_store.record_processes, rows=rows, at=utcnow())
                     )
-                except Exception:  # the registry may be closing; the next change records again
-                    log.exception("could not record %d processes", len(rows))
+                except Exception as error:  # the next change records them again
+                    log_failure(log, error, "could not record %d processes", len(rows))
         finally:
             self._recorder = None
 

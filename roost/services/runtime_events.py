@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import Connection
 
 from roost.auth import LOCAL_ACTOR, SUPERVISOR
+from roost.failures import log_failure
 from roost.registry import instances as q
 from roost.runtime.protocol import ServiceChange, ServiceExit
 from roost.services.changes import Recorder, commit
@@ -47,8 +48,10 @@ class RuntimeEvents:
 
         try:
             await commit(self._ctx, SUPERVISOR, apply)
-        except Exception:
-            log.exception("could not record the exit of %s@%s", exited.service, exited.instance_id)
+        except Exception as error:
+            log_failure(
+                log, error, "could not record the exit of %s@%s", exited.service, exited.instance_id
+            )
 
     async def instance_failed(self, instance_id: str, reason: str) -> None:
         await record_failure(self._ctx, LOCAL_ACTOR, instance_id, reason)

@@ -31,6 +31,7 @@ class Authentication:
                     headers.append((b"www-authenticate", b'Bearer realm="roost"'))
                 if "retry_after" in exc.extra:
                     headers.append((b"retry-after", str(exc.extra["retry_after"]).encode()))
+                headers.extend((k.lower().encode(), v.encode()) for k, v in exc.headers.items())
                 await refuse(send, exc.status, exc.code, exc.message, headers, **exc.extra)
                 return
         await self.app(scope, receive, send)

@@ -25,7 +25,7 @@ from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
 from roost.domain.network import is_loopback
 from roost.home import Home
-from roost.services import runner
+from roost.services.boot import boot
 from roost.services.users import bootstrap_admin
 from roost.settings import Settings
 
@@ -78,7 +78,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             shown = await bootstrap_admin(context, LOCAL_ACTOR, settings.bootstrap_token)
             if shown is not None:
                 print(f"roost: auth is on. The first admin token, shown once: {shown}", flush=True)
-        await runner.boot(context)
+        await boot(context)
         config = uvicorn.Config(
             create_app(context=context),
             host=host,

@@ -67,21 +67,37 @@ def many(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     failures: dict[str, str] = {}
+    answered: set[str] = set()
+    broken: CliError | None = None
     columns = (TextColumn(f"{verb}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=output.err, transient=True) as progress:
         task = progress.add_task(verb, total=len(ids))
-        for instance_id, result in batch(ids) if batch else _threaded(ids, work):
-            if isinstance(result, CliError):
-                failures[instance_id] = f"{result.message} ({result.code})"
-            else:
-                output.out.print(result, markup=False)  # stdout; the bar is on stderr
-            progress.advance(task)
+        try:
+            for instance_id, result in batch(ids) if batch else _threaded(ids, work):
+                answered.add(instance_id)
+                if isinstance(result, CliError):
+                    failures[instance_id] = f"{result.message} ({result.code})"
+                else:
+                    output.out.print(result, markup=False)  # stdout; the bar is on stderr
+                progress.advance(task)
+        except CliError as exc:  # the stream broke off: what was said stands
+            broken = exc
+    unknown = [i for i in ids if i not in answered]  # no outcome is not a success
+    for instance_id in unknown:
+        failures[instance_id] = "no outcome: the server stopped answering (UNKNOWN)"
     done = len(ids) - len(failures)
     output.out.print(f"{verb}: {done} of {len(ids)} succeeded")
     if failures:
         for instance_id in ids:
             if instance_id in failures:
                 output.err.print(f"  {instance_id}: {failures[instance_id]}", markup=False)
+        if unknown:
+            why = f" ({broken.message})" if broken is not None else ""
+            raise CliError(
+                f"the server stopped answering{why}: {len(unknown)} of {len(ids)} outcomes"
+                " unknown",
+                "INCOMPLETE",
+            )
         raise CliError(f"{len(failures)} of {len(ids)} failed", "PARTIAL_FAILURE")
 
 

@@ -7,6 +7,7 @@ pausing falls back to signals.
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from roost.runtime.cgroups import Cgroups, Confinement
@@ -33,6 +34,10 @@ class Confiner:
 
     def oom_kills(self, instance_id: str) -> int:
         return 0 if self.cgroups is None else self.cgroups.oom_kills(instance_id)
+
+    def killed_for_memory(self, instance_id: str, exit_code: int | None, oom_before: int) -> bool:
+        """An exit by SIGKILL while the instance's count of OOM kills went up."""
+        return exit_code == -signal.SIGKILL and self.oom_kills(instance_id) > oom_before
 
     def freeze(self, instance_id: str, frozen: bool) -> bool:
         """Freeze or thaw the instance with the cgroup freezer; False where there is

@@ -34,3 +34,9 @@ class CannotConfine(RuntimeFailure):
     """The instance's limits could not be applied (a cgroup could not be made or set)."""
 
     code = "CANNOT_CONFINE"
+
+
+class PortTaken(SpawnFailed):
+    """A port the service is to listen on is held by a process that is not its own."""
+
+    code = "PORT_CONFLICT"

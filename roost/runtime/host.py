@@ -10,11 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Protocol
 
+from roost import host_ports
 from roost.runtime import processes
+from roost.runtime.errors import PortTaken
+from roost.runtime.inventory import MARKER, Found, find, marker
 from roost.runtime.listeners import RecentListeners
 from roost.runtime.plan import ServicePlan
 from roost.runtime.readiness import ready
@@ -64,17 +69,23 @@ class Host(Protocol):
 
     def uptime(self, spawned: Spawned) -> float: ...
 
-    async def ready(self, plan: ServicePlan) -> bool:
-        """Its probe passes, or else every port it uses listens."""
+    async def ready(self, plan: ServicePlan, spawned: Spawned) -> bool:
+        """Its probe passes, or else every port it uses listens on a socket of its own."""
         ...
 
     def log_tail(self, plan: ServicePlan, lines: int) -> str: ...
+
+    def inventory(self, cgroup_folders: Sequence[Path]) -> list[Found]:
+        """Every live process of this home (``inventory.py``), recorded or not."""
+        ...
 
     def close(self) -> None: ...
 
 
 class LocalHost:
-    def __init__(self) -> None:
+    def __init__(self, scope: str | None = None) -> None:
+        # the home's: each process started is marked with it (none given: its own)
+        self._scope = scope or f"host-{secrets.token_hex(4)}"
         self._listeners = RecentListeners()  # one dump of listening ports serves every start
         self._spawner = ThreadPoolExecutor(SPAWN_THREADS, thread_name_prefix="roost-spawn")
 
@@ -82,8 +93,14 @@ class LocalHost:
         # in a thread: a cgroup's files wait on the kernel's cgroup lock (which every
         # join holds for a while), and fork and exec wait on the child; on a busy host
         # both take milliseconds the event loop spends on other starts meanwhile
+        mark = {MARKER: marker(self._scope, plan.instance_id, plan.service)}
+
         def confined() -> Spawned:
-            return processes.spawn(plan, list(prepare()))
+            for port in plan.ports:  # another process's: the service could not listen
+                if host_ports.in_use(port):
+                    holder = host_ports.holder(port) or "another process"
+                    raise PortTaken(f"port {port} is taken by {holder}")
+            return processes.spawn(plan, list(prepare()), mark)
 
         return await asyncio.get_running_loop().run_in_executor(self._spawner, confined)
 
@@ -133,11 +150,14 @@ class LocalHost:
     def uptime(self, spawned: Spawned) -> float:
         return processes.uptime(spawned)
 
-    async def ready(self, plan: ServicePlan) -> bool:
-        return await ready(plan, self._listeners)
+    async def ready(self, plan: ServicePlan, spawned: Spawned) -> bool:
+        return await ready(plan, self._listeners, lambda: processes.socket_inodes(spawned))
 
     def log_tail(self, plan: ServicePlan, lines: int) -> str:
         return processes.log_tail(plan, lines)
+
+    def inventory(self, cgroup_folders: Sequence[Path]) -> list[Found]:
+        return find(self._scope, cgroup_folders)
 
     def close(self) -> None:
         self._spawner.shutdown(wait=False, cancel_futures=True)

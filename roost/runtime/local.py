@@ -20,4 +20,5 @@ def cgroup_scope(home: Path) -> str:
 
 
 def local_runtime(home: Path, clock: Clock = SYSTEM_CLOCK) -> Runtime:
-    return LocalSupervisor(LocalHost(), clock=clock, cgroups=Cgroups(cgroup_scope(home)))
+    scope = cgroup_scope(home)
+    return LocalSupervisor(LocalHost(scope), clock=clock, cgroups=Cgroups(scope))

@@ -46,9 +46,11 @@ def exit_code(spawned: Spawned) -> int | None:
     return child.popen.poll()
 
 
-def spawn(plan: ServicePlan, prefix: list[str] | None = None) -> Spawned:
+def spawn(
+    plan: ServicePlan, prefix: list[str] | None = None, marked: dict[str, str] | None = None
+) -> Spawned:
     """Start the service; ``prefix`` (a wrapper that confines it, then execs it) goes
-    before its argv."""
+    before its argv; ``marked``: variables that say whose it is, on top of its own."""
     if prefix:
         _check_executable(plan)  # the wrapper would only say "exit 127"
     plan.log.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,7 @@ def spawn(plan: ServicePlan, prefix: list[str] | None = None) -> Spawned:
         popen = subprocess.Popen(
             [*(prefix or []), *plan.argv],
             cwd=plan.cwd,
-            env=dict(plan.env),
+            env={**plan.env, **(marked or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -131,6 +133,19 @@ def _tree(spawned: Spawned) -> list[psutil.Process]:
         return [leader, *leader.children(recursive=True)]
     except psutil.Error:
         return []
+
+
+def socket_inodes(spawned: Spawned) -> set[int]:
+    """The inodes of the sockets the process and everything it started hold open."""
+    inodes = set()
+    for process in _tree(spawned):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{process.pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{process.pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(int(target[8:-1]))
+    return inodes
 
 
 def _group(pgid: int) -> list[psutil.Process]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from roost.runtime.inventory import Found
 from roost.runtime.plan import ServicePlan
 
 
@@ -97,6 +98,14 @@ class Runtime(Protocol):
 
     async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Recorded]) -> list[str]:
         """Take over what still runs; the services that do not."""
+        ...
+
+    async def inventory(self) -> list[Found]:
+        """Every live process of the home, recorded or not (``inventory.py``)."""
+        ...
+
+    async def sweep(self, found: Sequence[Found]) -> list[Found]:
+        """Stop what in ``found`` no service held here is or started; the ones stopped."""
         ...
 
     def states(self, instance_id: str) -> list[ServiceState]: ...

@@ -14,7 +14,6 @@ history with tiny fakes of both. Each service's status moves only along the tabl
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,8 +21,9 @@ from roost.domain.clock import SYSTEM_CLOCK, Clock
 from roost.jobs import Background
 from roost.runtime.cgroups import Cgroups
 from roost.runtime.confiner import Confiner
-from roost.runtime.errors import CannotConfine, SpawnFailed, StartFailed
+from roost.runtime.errors import CannotConfine, PortTaken, SpawnFailed, StartFailed
 from roost.runtime.host import Host, LocalHost
+from roost.runtime.inventory import Found, belongs
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
 from roost.runtime.protocol import (
@@ -32,15 +32,11 @@ from roost.runtime.protocol import (
     ServiceExit,
     ServiceState,
 )
+from roost.runtime.readiness import ready_polls
 from roost.runtime.runs import ServiceRun, Spawned, Status, describe_exit
 
-READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
-READY_POLL_GROWTH = 1.5  # each wait longer than the last, so a slow service costs few checks,
-# but never so long that a ready service waits long for its next check: a port check asks
-# the shared dump of listening ports (next to free), a probe does real work each time
-READY_POLL_MAX_PORTS = 0.02
-READY_POLL_MAX_PROBE = 0.2
 TAIL_LINES = 10
+STRAY_GRACE = 5.0  # seconds a stray has to act on SIGTERM
 
 
 class LocalSupervisor:
@@ -107,14 +103,13 @@ class LocalSupervisor:
         run.move(Status.STARTING)
         spawned = await self._spawn(run)
         deadline = self.clock.monotonic() + plan.start_timeout
-        pause = READY_POLL_FIRST
-        longest = READY_POLL_MAX_PORTS if plan.probe is None else READY_POLL_MAX_PROBE
+        pauses = ready_polls(probe=plan.probe is not None)
         while True:
             if run.gone:  # the host said so: no need to ask on every poll
                 run.exit_code = self.host.exit_code(spawned)
                 run.move(Status.FAILED)
                 raise StartFailed(self._reason(run, "while starting"))
-            if await self.host.ready(plan):
+            if await self.host.ready(plan, spawned):
                 run.move(Status.RUNNING)
                 self._changed(run)
                 return
@@ -130,8 +125,7 @@ class LocalSupervisor:
                     f"(waited for {waited})" + self._tail(plan),
                     code="START_TIMEOUT",
                 )
-            await self.clock.sleep(pause)
-            pause = min(pause * READY_POLL_GROWTH, longest)
+            await self.clock.sleep(next(pauses))
 
     async def _spawn(self, run: ServiceRun) -> Spawned:
         try:
@@ -141,7 +135,8 @@ class LocalSupervisor:
             raise StartFailed(f"{run.plan.unit}: cannot apply its limits: {exc.message}") from None
         except SpawnFailed as exc:
             run.move(Status.FAILED)
-            raise StartFailed(f"{run.plan.unit}: {exc.message}") from None
+            code = exc.code if isinstance(exc, PortTaken) else None  # else START_FAILED
+            raise StartFailed(f"{run.plan.unit}: {exc.message}", code=code) from None
         run.spawned = spawned
         run.exit_code = None
         run.started = self.clock.monotonic()
@@ -175,7 +170,7 @@ class LocalSupervisor:
         if run.spawned is not None:
             run.exit_code = self.host.exit_code(run.spawned)
         run.reason = describe_exit(run.exit_code)
-        if self._out_of_memory(run):
+        if self.confiner.killed_for_memory(run.plan.instance_id, run.exit_code, run.oom_before):
             limit = run.plan.limits.memory
             run.reason = f"was killed for going over its memory limit ({limit} bytes)"
         if run.status is not Status.RUNNING:
@@ -197,12 +192,6 @@ class LocalSupervisor:
         self._changed(run)
         self._tell_exit(run, f"restarting in {run.book.delay:g} s")
         run.pending = self._background.run(self._restart_later(run, run.book.delay))
-
-    def _out_of_memory(self, run: ServiceRun) -> bool:
-        return (
-            run.exit_code == -signal.SIGKILL
-            and self.confiner.oom_kills(run.plan.instance_id) > run.oom_before
-        )
 
     def _tell_exit(self, run: ServiceRun, then: str) -> None:
         if self._listener is not None:
@@ -302,7 +291,7 @@ class LocalSupervisor:
 
     async def adopt(self, plans: Sequence[ServicePlan], found: Sequence[Recorded]) -> list[str]:
         """Supervise processes a previous server started, if they still run (same pid
-        and start time); the services that do not run, for the caller to start."""
+        and start time), and record them; the services that do not run, to start."""
         if not plans:
             return []
         by_service = {record.service: record for record in found}
@@ -322,7 +311,25 @@ class LocalSupervisor:
                     missing.append(plan.service)
                     continue
                 runs[plan.service] = run
+                self._changed(run)
         return missing
+
+    async def inventory(self) -> list[Found]:
+        folders = sorted(set(self.cgroups.bases.values())) if self.cgroups else []
+        return await asyncio.to_thread(self.host.inventory, folders)
+
+    async def sweep(self, found: Sequence[Found]) -> list[Found]:
+        """Stop every process in ``found`` that is not a service held here or one of its
+        own: what a server left behind (killed before it recorded a start, or of an
+        instance that should not run). The ones stopped."""
+        held = {
+            r.spawned.pid for runs in self._instances.values() for r in runs.values() if r.spawned
+        }
+        strays = [process for process in found if not belongs(process, held)]
+        await asyncio.gather(
+            *(self.host.terminate(Spawned(p.pid, p.started_at), STRAY_GRACE) for p in strays)
+        )
+        return strays
 
     async def pause(self, instance_id: str) -> None:
         """Freeze every process of the instance: the cgroup freezer where there is one,

@@ -3,21 +3,20 @@
 A lifecycle action on an instance of an app with services does the work first (start,
 stop, freeze, thaw its processes) and then records the new state; a start that fails
 leaves the instance in ``error`` with the reason. Every process the runtime runs is
-recorded (``process_journal.py``), so the next ``roost serve`` adopts what still runs
-instead of starting it twice (:func:`boot`), and starts what should run and does not.
+recorded (``process_journal.py``), and the next ``roost serve`` makes what runs match
+what should (``boot.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
 from sqlalchemy import Connection
 
-from roost.auth import LOCAL_ACTOR, Actor
+from roost.auth import Actor
 from roost.domain.errors import Conflict, NotFound
-from roost.domain.model import Instance, InstanceFilter
+from roost.domain.model import Instance
 from roost.domain.states import Action, State, is_noop, transition
 from roost.instance_dir import InstanceDir
 from roost.registry import instances as q
@@ -26,8 +25,6 @@ from roost.runtime.plan import ServicePlan, plan_instance
 from roost.services import instance_files
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
-from roost.services.process_journal import recorded_processes
-from roost.services.queries import every_instance
 from roost.services.transitions import record_failure, transition_unit
 from roost.tokens import cache_token
 
@@ -139,41 +136,3 @@ def no_such_service(instance: Instance, service: str) -> NotFound:
         f"instance {instance.instance_id!r} has no service {service!r}",
         code="SERVICE_NOT_FOUND",
     )
-
-
-async def boot(ctx: Context) -> None:
-    """At server start: adopt what still runs; start the instances that should run and
-    do not, or (autostart off) put them in ``error`` with what does not run."""
-    recorded = await recorded_processes(ctx.registry)
-    gate = asyncio.Semaphore(BOOT_CONCURRENCY)
-
-    async def one(instance: Instance) -> None:
-        async with gate, ctx.locks(instance.instance_id):
-            planned = await plans(ctx, instance)
-            missing = await ctx.runtime.adopt(planned, recorded.get(instance.instance_id, []))
-            if not missing:
-                return
-            if not ctx.settings.autostart:  # it should run and does not: say so
-                units = ", ".join(f"{name}@{instance.instance_id}" for name in missing)
-                await record_failure(
-                    ctx,
-                    LOCAL_ACTOR,
-                    instance.instance_id,
-                    f"{units} did not run when the server started, and autostart is "
-                    "off: start the instance to run them",
-                )
-                return
-            try:
-                await ctx.runtime.start(planned)
-            except StartFailed as exc:
-                await record_failure(ctx, LOCAL_ACTOR, instance.instance_id, exc.message)
-
-    wanted = [
-        instance
-        for state in RUNS
-        for instance in await every_instance(ctx, InstanceFilter(state=state))
-    ]
-    results = await asyncio.gather(*(one(i) for i in wanted), return_exceptions=True)
-    for instance, result in zip(wanted, results, strict=True):
-        if isinstance(result, BaseException):
-            log.error("could not bring up %s: %s", instance.instance_id, result)

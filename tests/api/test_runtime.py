@@ -8,6 +8,8 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +20,12 @@ import psutil
 import pytest
 
 from roost.composition import open_context
+from roost.registry.tables import service_processes
+from roost.runtime.inventory import MARKER
+from roost.runtime.local import cgroup_scope
 from roost.runtime.readiness import listening
-from roost.services import runner
+from roost.runtime.supervisor import LocalSupervisor
+from roost.services.boot import boot
 from roost.services.context import Context
 from roost.services.logs import rotate_logs
 from roost.settings import Settings
@@ -191,6 +197,52 @@ async def test_a_failed_start_is_an_error_with_the_reason(
     assert events[-1]["action"] == "instance.failed"
 
 
+async def test_a_port_another_process_holds_is_refused_before_the_spawn(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/v1/apps", json=app())
+    ports = await create(client, "12")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        squatter.bind(("127.0.0.1", ports["api"]))
+        squatter.listen()
+        refused = await client.post("/v1/instances/12/start")
+        assert refused.status_code == 409 and refused.json()["code"] == "PORT_CONFLICT"
+        assert f"port {ports['api']} is taken by" in refused.json()["error"]
+        assert f"(pid {os.getpid()})" in refused.json()["error"]
+        assert {s["status"] for s in (await services(client, "12")).values()} <= {
+            "failed",
+            "stopped",
+        }
+    assert (await client.post("/v1/instances/12/start")).json()["state"] == "active"
+    await client.post("/v1/instances/12/stop")
+
+
+async def test_a_port_taken_after_the_spawn_does_not_make_the_service_ready(
+    client: httpx.AsyncClient,
+) -> None:
+    """The service never listens; another process takes its port while it starts. Its
+    start times out instead of reporting ``active`` (which the socket would have done)."""
+    never = [sys.executable, "-c", "import time; time.sleep(600)"]
+    await client.post("/v1/apps", json=app(command=never, start_timeout="2s"))
+    ports = await create(client, "13")
+    starting = asyncio.ensure_future(client.post("/v1/instances/13/start"))
+
+    async def spawned() -> bool:
+        return any(
+            "time.sleep(600)" in " ".join(p.info["cmdline"] or [])
+            for p in psutil.process_iter(["cmdline"])
+        )
+
+    await eventually(spawned)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        squatter.bind(("127.0.0.1", ports["api"]))
+        squatter.listen()
+        failed = await starting
+    assert failed.status_code == 409 and failed.json()["code"] == "START_TIMEOUT"
+
+
 async def test_crashing_past_the_start_limit_puts_the_instance_in_error(
     client: httpx.AsyncClient,
 ) -> None:
@@ -290,7 +342,7 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
     assert all(not gone(pid) for pid in before.values())  # outlived their server
     second = await open_context(settings)  # stop_on_exit: the test cleans up after itself
     try:
-        await runner.boot(second)
+        await boot(second)
         async with api_client(second) as client:
             after = {name: s["pid"] for name, s in (await services(client, "8")).items()}
             assert after == before
@@ -311,6 +363,55 @@ async def test_the_next_server_adopts_what_runs_and_supervises_it(
     assert not stray
 
 
+async def test_the_next_server_finds_what_no_server_recorded(settings: Settings) -> None:
+    """A server killed before it recorded what it started: the next one finds those
+    processes by their marker (and cgroup), adopts the ones of an instance that should
+    run, stops one of an instance that should not, and says so in one event each."""
+    keep = replace(settings, stop_on_exit=False)
+    async with opened_context(keep) as first, api_client(first) as client:
+        await client.post("/v1/apps", json=app())
+        await create(client, "10")
+        await create(client, "11")
+        await client.post("/v1/instances/10/start")
+        before = {name: s["pid"] for name, s in (await services(client, "10")).items()}
+        assert isinstance(first.runtime, LocalSupervisor)
+        await first.runtime.settle()  # every change recorded: then the records are lost
+        await first.registry.write(lambda conn: conn.execute(service_processes.delete()))
+        scope = cgroup_scope(first.home.path)
+    stray = subprocess.Popen(  # noqa: ASYNC220 - what a start of "11" cut short leaves
+        [sys.executable, "-c", "import time; time.sleep(600)"],
+        env={**os.environ, MARKER: f"{scope}/11/api"},
+        start_new_session=True,
+    )
+    second = await open_context(settings)
+    try:
+        await boot(second)
+        assert stray.wait(timeout=10) == -signal.SIGTERM
+        async with api_client(second) as client:
+            after = {name: s["pid"] for name, s in (await services(client, "10")).items()}
+            assert after == before
+            assert (await client.get("/v1/instances/10")).json()["state"] == "active"
+            assert (await client.get("/v1/instances/11")).json()["state"] == "inactive"
+            events = (await client.get("/v1/events", params={"limit": 1000})).json()["events"]
+            told = {
+                e["instance_id"]: e["details"]
+                for e in events
+                if e["action"] == "instance.reconciled"
+            }
+            assert sorted(told["10"]["adopted_unrecorded"]) == ["api", "web"]
+            assert told["10"]["stopped"] == [] and told["10"]["missing"] == []
+            assert told["11"]["stopped"] == [{"service": "api", "pid": stray.pid}]
+    finally:
+        await second.close()
+        left = [pid for pid in before.values() if not gone(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        if stray.poll() is None:
+            stray.kill()
+            stray.wait()
+    assert not left
+
+
 @pytest.mark.parametrize("autostart", [True, False])
 async def test_the_next_server_starts_what_should_run_unless_told_not_to(
     settings: Settings, autostart: bool
@@ -327,7 +428,7 @@ async def test_the_next_server_starts_what_should_run_unless_told_not_to(
         os.kill(pid, signal.SIGKILL)
     second = await open_context(replace(settings, autostart=autostart))
     try:
-        await runner.boot(second)
+        await boot(second)
         async with api_client(second) as client:
             now = await services(client, "9")
             if autostart:

@@ -1,4 +1,5 @@
-"""Which ports listen, from one netlink dump; readiness falls back to connecting."""
+"""Which ports listen and on which sockets, from one netlink dump; readiness counts a
+port only on a socket the service's own processes hold, and falls back to connecting."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from roost.runtime.listeners import RecentListeners, listening_ports
+from roost.runtime.listeners import RecentListeners, listening_sockets
 from roost.runtime.plan import ServicePlan
 from roost.runtime.readiness import ready
 
@@ -18,25 +19,25 @@ def test_a_listening_socket_is_seen_on_either_family_and_a_closed_one_is_not() -
         six.bind(("::1", 0))
         six.listen()
         port, port6 = four.getsockname()[1], six.getsockname()[1]
-        assert {port, port6} <= listening_ports()
-    assert not {port, port6} & listening_ports()
+        assert {port, port6} <= listening_sockets().keys()
+    assert not {port, port6} & listening_sockets().keys()
 
 
 def test_a_bound_socket_that_does_not_listen_is_not_counted() -> None:
     with socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
-        assert bound.getsockname()[1] not in listening_ports()
+        assert bound.getsockname()[1] not in listening_sockets()
 
 
 def test_one_dump_answers_every_check_while_it_is_fresh() -> None:
     shared = RecentListeners(fresh_for=3600.0)
-    before = shared.ports()
+    before = shared.sockets()
     with socket.socket() as late:
         late.bind(("127.0.0.1", 0))
         late.listen()
         port = late.getsockname()[1]
-        assert shared.ports() is before and port not in (before or ())  # not asked again
-        assert port in (RecentListeners(fresh_for=0.0).ports() or ())  # a new dump sees it
+        assert shared.sockets() is before and port not in (before or ())  # not asked again
+        assert port in (RecentListeners(fresh_for=0.0).sockets() or ())  # a new dump sees it
 
 
 def plan_on(tmp_path: Path, port: int) -> ServicePlan:
@@ -54,7 +55,7 @@ def plan_on(tmp_path: Path, port: int) -> ServicePlan:
 async def test_readiness_asks_the_dump_and_else_connects(tmp_path: Path) -> None:
     unavailable = RecentListeners()
     unavailable.available = False  # as where the kernel refuses netlink diagnostics
-    assert unavailable.ports() is None
+    assert unavailable.sockets() is None
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -63,3 +64,25 @@ async def test_readiness_asks_the_dump_and_else_connects(tmp_path: Path) -> None
         assert await ready(plan, unavailable)
     assert not await ready(plan, RecentListeners(fresh_for=0.0))
     assert not await ready(plan, unavailable)
+
+
+def inode_of(sock: socket.socket) -> int:
+    return os.stat(f"/proc/self/fd/{sock.fileno()}").st_ino
+
+
+def test_the_dump_names_each_listening_socket() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert listening_sockets()[server.getsockname()[1]] == {inode_of(server)}
+
+
+async def test_a_port_counts_only_on_a_socket_of_the_service_own(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        plan = plan_on(tmp_path, server.getsockname()[1])
+        fresh = RecentListeners(fresh_for=0.0)
+        assert await ready(plan, fresh, lambda: {inode_of(server)})
+        assert not await ready(plan, fresh, lambda: {12345})  # listening, but not by it
+        assert not await ready(plan, fresh, set)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from roost.runtime.errors import SpawnFailed, StartFailed
+from roost.runtime.inventory import Found
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook
 from roost.runtime.protocol import Recorded, ServiceChange, ServiceExit
@@ -127,7 +128,7 @@ class ScriptedHost:
     def uptime(self, spawned: Spawned) -> float:
         return self.clock.now - spawned.started_at
 
-    async def ready(self, plan: ServicePlan) -> bool:
+    async def ready(self, plan: ServicePlan, spawned: Spawned) -> bool:
         self.polls += 1
         needed = self.ready_after.get(plan.service, 0)
         self.ready_after[plan.service] = needed - 1
@@ -135,6 +136,9 @@ class ScriptedHost:
 
     def log_tail(self, plan: ServicePlan, lines: int) -> str:
         return "boom"
+
+    def inventory(self, cgroup_folders: Sequence[Path]) -> list[Found]:
+        return []
 
     def close(self) -> None:
         pass

@@ -28,12 +28,20 @@ STACKS = [
     create.CreateRequest(app="stack", instance_id="1", name="dev stack 1", tags=("dev",)),
     create.CreateRequest(app="stack", instance_id="2", name="dev stack 2", tags=("dev",)),
 ]
-DEMO_INSTANCES = [
+DEMO_INSTANCES = [  # records and cache namespaces of the bare app: nothing runs
     create.CreateRequest(
-        instance_id="pvp", name="PvP server", tags=("game", "eu"), config={"max_players": 16}
+        app="default",
+        instance_id="pvp",
+        name="PvP server",
+        tags=("game", "eu"),
+        config={"max_players": 16},
     ),
     create.CreateRequest(
-        instance_id="pve", name="PvE server", tags=("game", "eu"), config={"max_players": 8}
+        app="default",
+        instance_id="pve",
+        name="PvE server",
+        tags=("game", "eu"),
+        config={"max_players": 8},
     ),
 ]
 
@@ -42,7 +50,8 @@ async def set_up(settings: Settings) -> None:
     ctx = await open_context(settings)
     try:
         spec = load_spec(EXAMPLE_SPEC)
-        await register_app(ctx, LOCAL_ACTOR, spec.app("stack"), make_default=False)
+        # the default app: `roost create N` and `roost up N` make a running stack
+        await register_app(ctx, LOCAL_ACTOR, spec.app("stack"), make_default=True)
         for request in [*STACKS, *DEMO_INSTANCES]:
             with contextlib.suppress(Conflict):  # made by an earlier run
                 await create.create_instance(ctx, LOCAL_ACTOR, request)
@@ -63,7 +72,11 @@ def main() -> None:
     asyncio.run(set_up(Settings.load(home=home)))
     print(
         f"demo home ready at {home}: instances 1 and 2 of the app 'stack' (ports 3311/5273,"
-        " 3411/5373), pvp and pve of 'default', two registrations of 'my-product'"
+        " 3411/5373), pvp and pve of 'default', two registrations of 'my-product'\n"
+        "the CLI, in another shell:\n"
+        f"  export PATH={Path(sys.executable).parent}:$PATH ROOST_HOME={home}\n"
+        "  roost status all",
+        flush=True,
     )
     roost = Path(sys.executable).with_name("roost")
     os.execv(

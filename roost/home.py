@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -26,10 +27,23 @@ def private(path: Path, mode: int) -> None:
         log.warning("%s was mode %04o: tightened to %04o", path, current, current & mode)
 
 
+IDENTITY_HEADER = "X-Roost-Home"  # /health answers with the identity of the home it serves
+
+
+def identity(path: Path) -> str:
+    """A home's name for others (its server tells it, cgroups are named by it): its
+    resolved path, hashed, so it says which home without saying where."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
 class Home:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock_fd: int | None = None
+
+    @property
+    def identity(self) -> str:
+        return identity(self.path)
 
     @property
     def secret_key_file(self) -> Path:

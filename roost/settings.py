@@ -26,6 +26,7 @@ class Settings:
     database_url: str
     url: str = DEFAULT_URL
     url_explicit: bool = False  # --url or ROOST_URL given: the CLI talks HTTP, not the socket
+    home_explicit: bool = False  # --home or ROOST_HOME given
     token: str | None = None  # the CLI's bearer token for a server that checks them
     auth: str = "auto"  # on, off, auto (off on a loopback-only bind)
     bootstrap_token: str | None = None  # the first admin token, when auth is on
@@ -66,6 +67,7 @@ class Settings:
             or sqlite_url(resolved_home / "roost.db"),
             url=check_url((url or env.get("ROOST_URL") or DEFAULT_URL).rstrip("/")),
             url_explicit=bool(url or env.get("ROOST_URL")),
+            home_explicit=bool(home or env.get("ROOST_HOME")),
             token=env.get("ROOST_TOKEN") or None,
             auth=check_auth(env.get("ROOST_AUTH") or "auto"),
             bootstrap_token=env.get("ROOST_BOOTSTRAP_TOKEN") or None,

@@ -8,7 +8,9 @@ the server named by ``ROOST_TEST_POSTGRES_URL`` and dropped at the end.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -141,3 +143,21 @@ async def context(settings: Settings) -> AsyncIterator[Context]:
 async def client(context: Context) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(context) as http:
         yield http
+
+
+DEMO_PORTS_LOCK = Path(tempfile.gettempdir()) / "roost-tests-demo-ports.lock"
+
+
+@pytest.fixture(autouse=True)
+def demo_ports(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``demo_ports`` allocate or listen on the example stack's fixed ports:
+    one such test at a time, across xdist workers and concurrent runs on this host."""
+    if request.node.get_closest_marker("demo_ports") is None:
+        yield
+        return
+    with open(DEMO_PORTS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -17,6 +17,7 @@ from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import FeatureId, IdText, Units, UsageOut, Version
 from roost.domain.clock import rfc3339
 from roost.domain.model import Instance
+from roost.domain.names import PRODUCT_ID
 from roost.services import products
 
 router = APIRouter(prefix="/api", tags=["seed-000 compatibility"], responses=ERROR_RESPONSES)
@@ -26,8 +27,13 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+ProductText = Annotated[
+    str, Field(max_length=200, json_schema_extra={"pattern": PRODUCT_ID.pattern})
+]  # checked whole by the use case: INVALID_PRODUCT_ID
+
+
 class RegisterRequest(Lenient):
-    product_id: IdText
+    product_id: ProductText
     version: Version | None = None
     lcc_url: Annotated[str, Field(max_length=2048, pattern=r"^[^\x00]*$")] | None = None
 
@@ -49,10 +55,10 @@ class InstanceItem(BaseModel):
     registered_at: str
 
     @classmethod
-    def of(cls, instance: Instance) -> InstanceItem:
+    def of(cls, product_id: str, instance: Instance) -> InstanceItem:
         return cls(
             instance_id=instance.instance_id,
-            product_id=instance.app,
+            product_id=product_id,
             version=instance.version,
             registered_at=rfc3339(instance.created_at) or "",
         )
@@ -63,7 +69,7 @@ class InstancesResponse(BaseModel):
 
 
 class ClearRequest(Lenient):
-    product_id: IdText
+    product_id: ProductText
     instance_id: IdText | None = None
 
 
@@ -74,7 +80,7 @@ class ClearResponse(BaseModel):
 
 
 class TestRequest(Lenient):
-    product_id: IdText
+    product_id: ProductText
     feature_id: FeatureId
     instance_id: IdText | None = None
     units: Units = 1
@@ -98,20 +104,19 @@ async def register(body: RegisterRequest, ctx: Ctx, caller: Caller) -> RegisterR
     return RegisterResponse(
         success=True,
         instance_id=instance.instance_id,
-        product_id=instance.app,
+        product_id=body.product_id,
         version=instance.version,
         registered_at=rfc3339(instance.created_at) or "",
         message="Instance registered successfully",
-        key=f"{instance.app}:{instance.version}:{instance.instance_id}",
+        key=f"{body.product_id}:{instance.version}:{instance.instance_id}",
     )
 
 
 @router.get("/instances", response_model=InstancesResponse)
 async def list_all(ctx: Ctx, caller: Caller) -> InstancesResponse:
-    """Every instance of every product, oldest first."""
-    return InstancesResponse(
-        instances=[InstanceItem.of(i) for i in await products.all_instances(ctx, caller)]
-    )
+    """Every registration of every product, oldest first."""
+    found = await products.all_instances(ctx, caller)
+    return InstancesResponse(instances=[InstanceItem.of(product, i) for product, i in found])
 
 
 @router.post("/instance/clear", response_model=ClearResponse)
@@ -132,7 +137,7 @@ async def test(body: TestRequest, ctx: Ctx, caller: Caller) -> TestResponse:
     )
     return TestResponse(
         success=True,
-        product_id=instance.app,
+        product_id=body.product_id,
         version=instance.version,
         **UsageOut.of(used).model_dump(),
     )
@@ -140,11 +145,11 @@ async def test(body: TestRequest, ctx: Ctx, caller: Caller) -> TestResponse:
 
 @router.get("/instance/status", response_model=StatusResponse)
 async def status(
-    ctx: Ctx, caller: Caller, product_id: Annotated[IdText, Query()]
+    ctx: Ctx, caller: Caller, product_id: Annotated[ProductText, Query()]
 ) -> StatusResponse:
     found = await products.instances_of(ctx, caller, product_id)
     return StatusResponse(
         product_id=product_id,
         registered=bool(found),
-        instances=[InstanceItem.of(i) for i in found],
+        instances=[InstanceItem.of(product_id, i) for i in found],
     )

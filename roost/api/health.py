@@ -1,4 +1,6 @@
-"""GET /health in seed 001's shape. It never creates or touches an instance."""
+"""GET /health in seed 001's shape. It never creates or touches an instance. The served
+home's identity (a hash of its path) rides in a header, so the body keeps the seed's shape
+and a CLI can tell another home's server from its own."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from roost.api.errors import ERROR_RESPONSES
 from roost.api.instance_context import instance_id_of
 from roost.api.schemas import HealthOut, IdText
 from roost.domain.ids import validate_instance_id
+from roost.home import IDENTITY_HEADER
 
 router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 
@@ -43,4 +46,8 @@ async def health(
     body = HealthOut(
         status=status, mode="primary", timestamp=int(time.time()), instance_id=context_id
     )
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=code)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=code,
+        headers={IDENTITY_HEADER: ctx.home.identity},
+    )

@@ -27,7 +27,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 InstanceArg = Annotated[str, typer.Argument(help="Instance id.", show_default=False)]
 TargetArg = Annotated[
-    str, typer.Argument(help="Instance id, or 'all'.", show_default=False, metavar="ID|all")
+    str,
+    typer.Argument(
+        help="Instance id, 'all', or SERVICE@ID for one service.",
+        show_default=False,
+        metavar="ID|all|SERVICE@ID",
+    ),
 ]
 
 

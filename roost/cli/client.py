@@ -9,7 +9,10 @@ from typing import Any
 import typer
 
 from roost.cli.http import HttpSession, Reply, TransportError
-from roost.cli.server import ensure_server, local_socket
+from roost.cli.server import ensure_server, host_and_port, local_socket
+from roost.domain.errors import RoostError
+from roost.domain.network import is_loopback
+from roost.home import IDENTITY_HEADER, identity
 from roost.settings import Settings
 
 
@@ -22,6 +25,13 @@ class CliError(Exception):
         self.code = code
 
 
+def _is_local(url: str) -> bool:
+    try:
+        return is_loopback(host_and_port(url)[0])
+    except RoostError:  # a bad URL: the request says so
+        return False
+
+
 def client_of(ctx: typer.Context) -> Client:
     """The client the ``roost`` callback put on the command's context."""
     client: Client = ctx.obj
@@ -32,7 +42,9 @@ class Client:
     """Talks to the home's server over its unix socket (as its owner: no token), or to
     the server at ``--url``/``ROOST_URL`` over HTTP (with ``ROOST_TOKEN``); when nothing
     listens, starts one (a local URL) and asks again. A server that runs costs no extra
-    round trip."""
+    round trip, but for a local URL given with a home and no token: its first request is
+    ``/health``, to check that the server there serves that home (another home's server
+    would act on the wrong one)."""
 
     def __init__(self, settings: Settings, *, on_start: Any = None) -> None:
         self.settings = settings
@@ -46,6 +58,31 @@ class Client:
             token=settings.token if socket_path is None else None,
         )
         self._ensured = False
+        self._home_unchecked = (
+            socket_path is None
+            and settings.home_explicit
+            and settings.token is None
+            and _is_local(settings.url)
+        )
+
+    def _check_home(self) -> None:
+        """Refuse a local server that serves another home than the one named (once)."""
+        self._home_unchecked = False
+        try:
+            with self._http.stream("GET", "/health") as response:
+                served = response.getheader(IDENTITY_HEADER)
+                response.read()
+        except TransportError as exc:
+            if not exc.refused:
+                raise self._unreachable(exc) from exc
+            self._start_server()  # ours, for our home
+            return
+        if served is not None and served != identity(self.settings.home):
+            raise CliError(
+                f"the server at {self.settings.url} serves another home than "
+                f"{self.settings.home}: give that server's --home, or this home's --url",
+                "HOME_MISMATCH",
+            )
 
     def _start_server(self) -> None:
         started = ensure_server(self.settings)
@@ -57,6 +94,8 @@ class Client:
         return CliError(f"cannot reach roost at {self._where}: {exc}", "UNREACHABLE")
 
     def request(self, method: str, path: str, **kwargs: Any) -> Reply:
+        if self._home_unchecked:
+            self._check_home()
         try:
             response = self._http.request(method, path, **kwargs)
         except TransportError as exc:
@@ -90,6 +129,8 @@ class Client:
         json: Any = None,
     ) -> Iterator[str]:
         """The lines of a streamed response, as they arrive."""
+        if self._home_unchecked:
+            self._check_home()
         try:
             with self._http.stream(method, path, params=params, json=json) as response:
                 if response.status >= 400:

@@ -206,7 +206,7 @@ def clean(
         client.request("POST", f"/v1/instances/{instance_id}/clean")
         return f"cleaned {instance_id}"
 
-    many(select(client, target, None, None), "clean", work)
+    many(select(client, target, None, None, runnable=False), "clean", work)
 
 
 @command()

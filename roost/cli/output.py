@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+UNBOUNDED = 100_000
+
+
+def _width(stream: TextIO) -> int | None:
+    """A terminal's own width; into a pipe or a file, none to speak of: a table there is
+    never wrapped or cut in the middle of an id or a port (``--json`` is for scripts)."""
+    try:
+        return None if stream.isatty() else UNBOUNDED
+    except (AttributeError, ValueError):  # closed, or not a real stream
+        return None
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 STATE_STYLES = {
     "active": "green",

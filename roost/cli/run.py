@@ -32,8 +32,18 @@ TagOption = Annotated[
 ]
 
 
-def select(client: Client, target: str, app: str | None, tags: list[str] | None) -> list[str]:
-    """The instance ids ``target`` names: one id, or (``all``) every one that matches."""
+def select(
+    client: Client,
+    target: str,
+    app: str | None,
+    tags: list[str] | None,
+    *,
+    runnable: bool = True,
+) -> list[str]:
+    """The instance ids ``target`` names: one id, or (``all``) every one that matches.
+    With ``runnable``, a bare ``all`` is the instances of apps that have services: bare
+    instances (cache tenants, seed 000's registrations) run nothing, and are named by
+    id, ``--app`` or ``--tag`` when a verb is meant for them."""
     if target != "all":
         if app or tags:
             raise CliError("--app and --tag select among 'all', not one id", "USAGE_ERROR")
@@ -43,7 +53,11 @@ def select(client: Client, target: str, app: str | None, tags: list[str] | None)
         *([("app", app)] if app else []),
         *(("tag", t) for t in tags or []),
     ]
-    return [i["instance_id"] for i in client.collect("/v1/instances", "instances", params)]
+    found = client.collect("/v1/instances", "instances", params)
+    if not runnable or app or tags:
+        return [i["instance_id"] for i in found]
+    bare = {a["name"] for a in client.json("GET", "/v1/apps")["apps"] if a["bare"]}
+    return [i["instance_id"] for i in found if i["app"] not in bare]
 
 
 Outcome = tuple[str, str | CliError]  # an instance id, and its line of result or its failure
@@ -94,8 +108,7 @@ def many(
         if unknown:
             why = f" ({broken.message})" if broken is not None else ""
             raise CliError(
-                f"the server stopped answering{why}: {len(unknown)} of {len(ids)} outcomes"
-                " unknown",
+                f"the server stopped answering{why}: {len(unknown)} of {len(ids)} outcomes unknown",
                 "INCOMPLETE",
             )
         raise CliError(f"{len(failures)} of {len(ids)} failed", "PARTIAL_FAILURE")
@@ -117,9 +130,34 @@ def _line(instance: dict[str, Any], as_json: bool) -> str:
     return output.dumps(instance) if as_json else f"{instance['instance_id']}: {instance['state']}"
 
 
+class Lines:
+    """The line for each instance acted on; a start of an instance of a bare app says
+    that nothing runs (the apps are looked at once, before any stream is open)."""
+
+    def __init__(self, client: Client, action: str, as_json: bool) -> None:
+        self._client = client
+        self._started = action == "start" and not as_json
+        self._as_json = as_json
+        self._bare: set[str] | None = None
+
+    def prepare(self) -> None:
+        if self._started and self._bare is None:
+            apps = self._client.json("GET", "/v1/apps")["apps"]
+            self._bare = {app["name"] for app in apps if app["bare"]}
+
+    def __call__(self, instance: dict[str, Any]) -> str:
+        line = _line(instance, self._as_json)
+        self.prepare()
+        if self._started and instance["app"] in (self._bare or ()):
+            line += f" (nothing to run: the app {instance['app']!r} has no services)"
+        return line
+
+
 def _act(client: Client, action: str, as_json: bool) -> Callable[[str], str]:
+    line = Lines(client, action, as_json)
+
     def work(instance_id: str) -> str:
-        return _line(client.json("POST", f"/v1/instances/{instance_id}/{action}"), as_json)
+        return line(client.json("POST", f"/v1/instances/{instance_id}/{action}"))
 
     return work
 
@@ -128,17 +166,41 @@ def _act_many(
     client: Client, action: str, as_json: bool
 ) -> Callable[[list[str]], Iterator[Outcome]]:
     """The server acts on all of them in one request and streams each outcome."""
+    line = Lines(client, action, as_json)
 
     def outcomes(ids: list[str]) -> Iterator[Outcome]:
+        line.prepare()
         body = {"instance_ids": ids}
         for text in client.stream_lines(f"/v1/instances/{action}", method="POST", json=body):
             item = json.loads(text)
             if "error" in item:
                 yield item["instance_id"], CliError(item["error"], item["code"])
             else:
-                yield item["instance_id"], _line(item["instance"], as_json)
+                yield item["instance_id"], line(item["instance"])
 
     return outcomes
+
+
+def service_target(target: str) -> tuple[str, str] | None:
+    """``service@instance`` (seed 003's unit name): the service and the instance."""
+    service, at, instance_id = target.partition("@")
+    return (service, instance_id) if at and service and instance_id else None
+
+
+def _act_on_service(client: Client, action: str, target: str, as_json: bool) -> bool:
+    """Start, stop or restart one service when ``target`` is ``service@instance``;
+    False when it names whole instances."""
+    named = service_target(target)
+    if named is None:
+        return False
+    if action not in ("start", "stop", "restart"):
+        raise CliError(f"{action} acts on whole instances, not on {target!r}", "USAGE_ERROR")
+    service, instance_id = named
+    path = f"/v1/instances/{instance_id}/services/{service}/{action}"
+    listing = client.json("POST", path)
+    ran = next(s for s in listing["services"] if s["service"] == target)
+    output.out.print(output.dumps(ran) if as_json else f"{target}: {ran['status']}", markup=False)
+    return True
 
 
 def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
@@ -150,6 +212,8 @@ def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
         as_json: JsonFlag = False,
     ) -> None:
         client = client_of(ctx)
+        if _act_on_service(client, action, target, as_json):
+            return
         ids = select(client, target, app, tag)
         many(ids, verb, _act(client, action, as_json), _act_many(client, action, as_json))
 
@@ -178,6 +242,8 @@ def up(
 ) -> None:
     """Start instances; an integer N that does not exist yet is created first (seed 004)."""
     client = client_of(ctx)
+    if _act_on_service(client, "start", target, as_json):
+        return
     start = _act(client, "start", as_json)
 
     def work(instance_id: str) -> str:
@@ -282,8 +348,14 @@ def logs(
         int, typer.Option("-n", "--lines", help="Lines of history.", min=0, max=100000)
     ] = 100,
 ) -> None:
-    """Print (and with -f follow) the instances' service logs, one line each, prefixed."""
+    """Print (and with -f follow) the instances' service logs, one line each, prefixed;
+    ``service@ID`` is one service's."""
     client = client_of(ctx)
+    named = service_target(target)
+    if named is not None:
+        if service is not None and service != named[0]:
+            raise CliError(f"{target!r} already names the service", "USAGE_ERROR")
+        service, target = named
     ids = select(client, target, None, None)
     params: dict[str, Any] = {"tail": lines, "follow": str(follow).lower()}
     if service:

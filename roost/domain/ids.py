@@ -8,10 +8,12 @@ ordinal N of its app, as seed 004's ``instance N`` does.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 
 from roost.domain.errors import InvalidInput
-from roost.domain.names import ID, INTEGER
+from roost.domain.names import ID, INTEGER, PRODUCT_ID
 
 ID_PATTERN = ID.pattern
 MAX_ORDINAL = 2**31 - 1
@@ -56,3 +58,24 @@ def ordinal_of_id(instance_id: str) -> int | None:
     if INTEGER.matches(instance_id):
         return int(instance_id)
     return None
+
+
+def validate_product_id(value: str) -> str:
+    """Seed 000's product ids as LCC gives them: case-sensitive letters, digits, ``.``,
+    ``_`` and ``-``, at most 128 characters."""
+    if not PRODUCT_ID.matches(value):
+        raise InvalidInput(
+            f"invalid product id {value!r}: use 1-128 letters, digits, '.', '_' or '-'",
+            code="INVALID_PRODUCT_ID",
+        )
+    return value
+
+
+def product_app_name(product_id: str) -> str:
+    """The app a product's registrations are instances of: the product id itself when it
+    is a valid app name, else a safe slug of it with a hash that keeps products apart
+    (``ProductA`` and ``producta`` are two products)."""
+    if ID.matches(product_id):
+        return product_id
+    slug = re.sub(r"[^a-z0-9_-]+", "-", product_id.lower()).strip("-_")[:50] or "product"
+    return f"{slug}-{hashlib.sha256(product_id.encode()).hexdigest()[:8]}"

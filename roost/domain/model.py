@@ -17,6 +17,7 @@ class App:
     spec: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    product: str | None = None  # seed 000: the product it holds the registrations of
 
     @property
     def bare(self) -> bool:
@@ -94,3 +95,4 @@ class InstanceFilter:
     visible_to: str | None = None
     within_instances: frozenset[str] | None = None
     within_apps: frozenset[str] | None = None
+    products_only: bool = False  # only registrations of seed 000's products

@@ -31,6 +31,7 @@ SECRET_NAME = NamePattern(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 USER_NAME = NamePattern(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 TOKEN_NAME = NamePattern(r"^[^\x00-\x1f\x7f]{1,200}$")  # a label: printable text
 TOKEN_ID = NamePattern(r"^[a-z0-9-]{1,32}$")
+PRODUCT_ID = NamePattern(r"^[A-Za-z0-9._-]{1,128}$")  # as LCC gives them: case counts
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -20,7 +20,13 @@ def _app(row: Row[Any]) -> App:
         spec=row.spec,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        product=row.product,
     )
+
+
+def get_product(conn: Connection, product_id: str) -> App | None:
+    row = conn.execute(select(apps).where(apps.c.product == product_id)).first()
+    return None if row is None else _app(row)
 
 
 def get_app(conn: Connection, name: str) -> App | None:
@@ -37,17 +43,25 @@ def list_apps(conn: Connection) -> list[App]:
     return [_app(row) for row in conn.execute(select(apps).order_by(apps.c.name))]
 
 
-def insert_app(conn: Connection, name: str, version: str, spec: dict[str, Any]) -> App:
-    """A new app whose first version is ``version``."""
+def insert_app(
+    conn: Connection,
+    name: str,
+    version: str,
+    spec: dict[str, Any],
+    product: str | None = None,
+) -> App:
+    """A new app whose first version is ``version`` (``product``: seed 000's, whose
+    registrations its instances are)."""
     now = utcnow()
+    values = {"version": version, "spec": spec, "created_at": now, "updated_at": now}
     pk = conn.execute(
-        insert(apps).values(name=name, version=version, spec=spec, created_at=now, updated_at=now)
+        insert(apps).values(name=name, product=product, **values)
     ).inserted_primary_key
     assert pk is not None
     conn.execute(
         insert(app_versions).values(app_pk=pk[0], version=version, spec=spec, created_at=now)
     )
-    return App(pk=pk[0], name=name, version=version, spec=spec, created_at=now, updated_at=now)
+    return App(pk[0], name, version, spec, now, now, product)
 
 
 def add_version(conn: Connection, app: App, version: str, spec: dict[str, Any]) -> App:
@@ -59,7 +73,7 @@ def add_version(conn: Connection, app: App, version: str, spec: dict[str, Any]) 
     conn.execute(
         update(apps).where(apps.c.pk == app.pk).values(version=version, spec=spec, updated_at=now)
     )
-    return App(app.pk, app.name, version, spec, app.created_at, now)
+    return App(app.pk, app.name, version, spec, app.created_at, now, app.product)
 
 
 def version_spec(conn: Connection, app_pk: int, version: str) -> dict[str, Any] | None:

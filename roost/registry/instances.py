@@ -128,6 +128,8 @@ def list_instances(
     query = _base_query().where(instances.c.pk > after_pk)
     if where.app is not None:
         query = query.where(apps.c.name == where.app)
+    if where.products_only:
+        query = query.where(apps.c.product.is_not(None))
     if where.version is not None:
         query = query.where(instances.c.version == where.version)
     if where.state is not None:

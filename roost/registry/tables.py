@@ -67,6 +67,8 @@ apps = Table(
     Column("spec", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # seed 000: the product whose registrations are this (bare) app's instances
+    Column("product", String(128), nullable=True, unique=True),
 )
 
 app_versions = Table(

@@ -3,10 +3,10 @@ confined in the home's own cgroups."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from roost.domain.clock import SYSTEM_CLOCK, Clock
+from roost.home import identity
 from roost.runtime.cgroups import Cgroups
 from roost.runtime.host import LocalHost
 from roost.runtime.protocol import Runtime
@@ -16,7 +16,7 @@ from roost.runtime.supervisor import LocalSupervisor
 def cgroup_scope(home: Path) -> str:
     """Each home's instances live under a cgroup of their own: two homes on one host
     never touch each other's."""
-    return hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:10]
+    return identity(home)[:10]
 
 
 def local_runtime(home: Path, clock: Clock = SYSTEM_CLOCK) -> Runtime:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from roost.domain.errors import NotFound
-from roost.domain.ids import validate_app_name
+from roost.domain.errors import Conflict, NotFound
+from roost.domain.ids import product_app_name, validate_app_name
 from roost.domain.model import App
 from roost.domain.spec import AppSpec, parse_app
 from roost.registry import apps as q
@@ -22,12 +22,15 @@ class AppCatalog:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._by_name: dict[str, App] = {}
+        self._by_product: dict[str, App] = {}
         self._default: str | None = None
         self._default_loaded = False
         self._specs: dict[tuple[str, str], AppSpec] = {}
 
     def forget(self, name: str) -> None:
-        self._by_name.pop(name, None)
+        app = self._by_name.pop(name, None)
+        if app is not None and app.product is not None:
+            self._by_product.pop(app.product, None)
 
     async def spec_of_version(self, app: App, version: str) -> AppSpec | None:
         """The parsed spec of one of the app's versions (None for a bare app's label)."""
@@ -89,13 +92,50 @@ class AppCatalog:
         self._by_name[name] = app
         return app
 
+    async def product(self, product_id: str) -> App | None:
+        """The app that holds seed 000's ``product_id`` registrations, if it has any."""
+        app = self._by_product.get(product_id)
+        if app is None:
+            app = await self._registry.read(q.get_product, product_id)
+            if app is not None:
+                self._by_product[product_id] = app
+        return app
+
+    async def ensure_product(self, product_id: str, version: str) -> App:
+        """The product's app, made bare on its first registration. An app of that name
+        that is not the product's (one with services, or any other) is never taken
+        over: 409 ``PRODUCT_CONFLICT``."""
+        app = await self.product(product_id)
+        if app is not None:
+            return app
+        name = product_app_name(product_id)
+        taken = await self.find(name)
+        if taken is None:
+            try:
+                app = await self._registry.write(q.insert_app, name, version, {}, product_id)
+            except IntegrityError:  # made concurrently: the product's, or an app's
+                app = await self.product(product_id)
+                taken = await self.find(name)
+        if app is None:
+            kind = "has services" if taken is not None and not taken.bare else "is not a product"
+            raise Conflict(
+                f"product {product_id!r} would be registered as instances of the app {name!r},"
+                f" which {kind}: a product never takes over an app",
+                code="PRODUCT_CONFLICT",
+                product_id=product_id,
+                app=name,
+            )
+        self._by_name[name] = self._by_product[product_id] = app
+        return app
+
     async def for_new_instance(self, name: str | None) -> App:
-        """The app a create names; without a name, the default app, else bare ``default``."""
+        """The app a create names; without a name, the default app, else bare ``default``
+        (which a create may also name: it is there whether or not it was made yet)."""
         if name is None:
             default = await self.default_name()
             return await self.get(default) if default else await self.ensure_bare(DEFAULT_APP)
         validate_app_name(name)
-        return await self.get(name)
+        return await self.ensure_bare(name) if name == DEFAULT_APP else await self.get(name)
 
     async def get_by_pk(self, pk: int) -> App:
         for known in self._by_name.values():

@@ -1,4 +1,7 @@
-"""Seed 000's products: each product is a bare app, each registration an instance.
+"""Seed 000's products: each product is a bare app of its own, each registration an
+instance of it. Product ids are taken as LCC gives them (``ProductA``); the app's name is
+the id when it is a valid app name, else a slug of it (``ids.product_app_name``), and
+an app that is not the product's is never taken over.
 
 The facade in ``roost.api.compat`` speaks the seed's JSON; these use cases speak roost.
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 from roost.auth import Actor
 from roost.domain.access import visible_to
 from roost.domain.errors import NotFound, instance_not_found
-from roost.domain.ids import validate_app_name
+from roost.domain.ids import validate_product_id
 from roost.domain.model import App, Instance, InstanceFilter
 from roost.registry import instances as q
 from roost.services.context import Context
@@ -26,8 +29,8 @@ async def register(
     ctx: Context, actor: Actor, product_id: str, version: str | None, lcc_url: str | None
 ) -> Instance:
     """A new instance of ``product_id`` with its own RSA key pair, created atomically."""
-    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
-    app = await ctx.apps.ensure_bare(product_id, version or DEFAULT_VERSION)
+    validate_product_id(product_id)
+    app = await ctx.apps.ensure_product(product_id, version or DEFAULT_VERSION)
     config = {}
     if lcc_url or ctx.settings.lcc_url:
         config["lcc_url"] = lcc_url or ctx.settings.lcc_url
@@ -39,8 +42,8 @@ async def register(
 
 
 async def _product(ctx: Context, product_id: str) -> App:
-    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
-    app = await ctx.apps.find(product_id)
+    validate_product_id(product_id)
+    app = await ctx.apps.product(product_id)
     if app is None:
         raise NotFound(
             f"product {product_id!r} not found", code="PRODUCT_NOT_FOUND", product_id=product_id
@@ -56,17 +59,19 @@ async def _instance_of(ctx: Context, actor: Actor, app: App, instance_id: str) -
     return instance
 
 
-async def all_instances(ctx: Context, actor: Actor) -> list[Instance]:
-    """Every instance of every product (app) the caller may see, oldest first."""
+async def all_instances(ctx: Context, actor: Actor) -> list[tuple[str, Instance]]:
+    """Every registration of every product the caller may see, oldest first, with its
+    product id (the instances of apps that are not products are not listed)."""
     await ctx.policy.authorize(actor, "instance.list")
-    return await every_instance(ctx, visible_to(actor, InstanceFilter()))
+    found = await every_instance(ctx, visible_to(actor, InstanceFilter(products_only=True)))
+    return [((await ctx.apps.get_by_pk(i.app_pk)).product or i.app, i) for i in found]
 
 
 async def instances_of(ctx: Context, actor: Actor, product_id: str) -> list[Instance]:
     """Every instance of the product, oldest first; [] for an unknown product."""
-    validate_app_name(product_id, code="INVALID_PRODUCT_ID")
-    await ctx.policy.authorize(actor, "instance.list", product_id)
-    app = await ctx.apps.find(product_id)
+    validate_product_id(product_id)
+    app = await ctx.apps.product(product_id)
+    await ctx.policy.authorize(actor, "instance.list", app.name if app else None)
     if app is None:
         return []
     return await every_instance(ctx, visible_to(actor, InstanceFilter(app=app.name)))

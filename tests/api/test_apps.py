@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.demo_ports  # the example stack's fixed ports
 
 STACK: dict[str, Any] = {
     "name": "stack",

@@ -56,21 +56,28 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
 async def test_the_creator_owns_and_lists_show_only_what_one_may_see(server: Server) -> None:
     async with server.client(server.admin) as admin:
         assert (await admin.post("/v1/instances", json={"instance_id": "adm"})).status_code == 201
+        product = {"product_id": "ProductA", "version": "1.0.0"}
+        assert (await admin.post("/api/instance/register", json=product)).status_code == 200
         everything = {
             i["instance_id"] for i in (await admin.get("/v1/instances")).json()["instances"]
         }
-        assert everything == {"a1", "adm"}
+        assert {"a1", "adm"} < everything  # and the product registration
     async with server.client(server.alice) as alice:
+        registered = await alice.post("/api/instance/register", json=product)
+        assert registered.status_code == 200, registered.text
+        own_product = registered.json()["instance_id"]
         theirs = (await alice.get("/v1/instances")).json()["instances"]
-        assert [(i["instance_id"], i["owner"]) for i in theirs] == [("a1", "alice")]
+        assert sorted((i["instance_id"], i["owner"]) for i in theirs) == sorted(
+            [("a1", "alice"), (own_product, "alice")]
+        )
         assert (await alice.get("/v1/instances/adm")).json()["code"] == "ACCESS_DENIED"
         assert (await alice.get("/v1/instances/nope")).json()["code"] == "INSTANCE_NOT_FOUND"
         ports = (await alice.get("/v1/ports")).json()["ports"]
-        assert {p["instance_id"] for p in ports} <= {"a1"}
+        assert {p["instance_id"] for p in ports} <= {"a1", own_product}
         facade = (await alice.get("/api/instances")).json()["instances"]
-        assert [i["instance_id"] for i in facade] == ["a1"]
+        assert [i["instance_id"] for i in facade] == [own_product]  # products only, hers
         events = (await alice.get("/v1/events")).json()["events"]
-        assert events and {e["instance_id"] for e in events} == {"a1"}
+        assert events and {e["instance_id"] for e in events} == {"a1", own_product}
 
 
 async def test_a_viewer_never_sees_a_secret_value(server: Server) -> None:

@@ -169,7 +169,15 @@ async def test_test_errors_and_quota_exhaustion(client: httpx.AsyncClient) -> No
 
 
 @pytest.mark.parametrize(
-    "body", [{"product_id": "ProductA"}, {"product_id": "has space"}, {"product_id": ""}]
+    "body",
+    [
+        {"product_id": "has space"},
+        {"product_id": ""},
+        {"product_id": "a/b"},
+        {"product_id": "x" * 129},
+        {"product_id": "ProductA\n"},
+        {"product_id": "ProductA\t"},
+    ],
 )
 async def test_invalid_product_ids_are_400(client: httpx.AsyncClient, body: dict[str, str]) -> None:
     response = await client.post("/api/instance/register", json=body)
@@ -185,3 +193,50 @@ async def test_register_gives_each_instance_its_own_key_pair(client: httpx.Async
     assert pem_a.status_code == pem_b.status_code == 200
     assert pem_a.text.startswith("-----BEGIN PUBLIC KEY-----")
     assert pem_a.text != pem_b.text
+
+
+async def test_workflow_2_runs_as_written_with_product_ids_as_lcc_gives_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """Seed 000's Workflow 2: three products registered, listed, each its own."""
+    made = {}
+    for product in ("ProductA", "ProductB", "ProductC"):
+        made[product] = await register(client, {"product_id": product, "version": "1.0.0"})
+        assert made[product]["product_id"] == product
+        assert made[product]["key"].startswith(f"{product}:1.0.0:")
+    upper, lower = (
+        await register(client, {"product_id": "Case"}),
+        await register(client, {"product_id": "case"}),
+    )
+    listed = (await client.get("/api/instances")).json()["instances"]
+    assert [(i["product_id"], i["instance_id"]) for i in listed] == [
+        *((p, made[p]["instance_id"]) for p in ("ProductA", "ProductB", "ProductC")),
+        ("Case", upper["instance_id"]),
+        ("case", lower["instance_id"]),
+    ]
+    status = (await client.get("/api/instance/status", params={"product_id": "ProductB"})).json()
+    assert [i["instance_id"] for i in status["instances"]] == [made["ProductB"]["instance_id"]]
+    long_id = "p." + "x" * 126
+    assert (await register(client, {"product_id": long_id}))["product_id"] == long_id
+
+
+async def test_instances_lists_registrations_only_and_no_app_is_taken_over(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = {
+        "name": "stack",
+        "version": "1",
+        "services": {"web": {"command": ["sleep", "600"]}},
+    }
+    assert (await client.post("/v1/apps", json=spec)).status_code == 201
+    assert (await client.post("/v1/instances", json={"instance_id": "plain"})).status_code == 201
+    registered = await register(client, {"product_id": "lonely"})
+    listed = (await client.get("/api/instances")).json()["instances"]
+    assert [i["instance_id"] for i in listed] == [registered["instance_id"]]
+    for taken in ("stack", "default"):  # an app with services; an app that is no product
+        refused = await client.post("/api/instance/register", json={"product_id": taken})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "PRODUCT_CONFLICT" and refused.json()["app"] == taken
+    apps = {a["name"] for a in (await client.get("/v1/apps")).json()["apps"]}
+    stack = (await client.get("/v1/instances", params={"app": "stack"})).json()["instances"]
+    assert stack == [] and "stack" in apps

@@ -64,6 +64,7 @@ async def test_health_has_the_seed_001_shape_and_touches_nothing(client: httpx.A
     assert set(body) == {"status", "mode", "timestamp"}
     assert (body["status"], body["mode"]) == ("healthy", "primary")
     assert isinstance(body["timestamp"], int)
+    assert len(plain.headers["X-Roost-Home"]) == 16  # which home, without saying where
     scoped = (await client.get("/health", headers={"X-Instance-ID": "game-instance-123"})).json()
     assert scoped["instance_id"] == "game-instance-123"
     assert (await client.get("/v1/instances")).json()["instances"] == []

@@ -15,6 +15,8 @@ import yaml
 
 from roost.services.context import Context
 
+pytestmark = pytest.mark.demo_ports  # the example stack's fixed ports
+
 SECRET = "s3cr3t-never-in-a-file"
 
 

@@ -17,6 +17,8 @@ from roost.settings import Settings
 from tests.conftest import client_for
 from tests.servers import free_port
 
+pytestmark = pytest.mark.demo_ports  # the example stack's fixed ports
+
 STACK: dict[str, Any] = {
     "name": "stack",
     "ports": {"backend": 3211, "frontend": 5173},

@@ -27,7 +27,7 @@ from roost.auth import LOCAL_ACTOR
 from roost.domain.access import Actor, Role
 from roost.domain.clock import utcnow
 from roost.registry.tables import tokens
-from roost.services import credentials, grants, secrets, users
+from roost.services import credentials, grants, products, secrets, users
 from roost.services.context import Context
 from roost.services.create import CreateRequest, create_instance
 from roost.settings import Settings, sqlite_url
@@ -35,6 +35,7 @@ from tests.conftest import opened_context
 
 ALICE = Actor("alice", user="alice", role=Role.OWNER)
 BOB = Actor("bob", user="bob", role=Role.OWNER)
+PRODUCT = "Matrix.Product"  # an id as LCC gives them
 PRINCIPALS = (
     "none", "bad", "expired", "revoked", "viewer", "operator", "other_owner", "owner", "admin"
 )  # fmt: skip
@@ -48,6 +49,7 @@ class Cell:
     instance_id: str
     token_id: str
     unique: str
+    registration: str  # an instance of seed 000's product, for the facade's routes
 
 
 @dataclass
@@ -215,11 +217,11 @@ MATRIX: dict[str, Row] = {
     "POST /api/instance/register": Row(
         "create",
         200,
-        lambda c: Req("POST", "/api/instance/register", json={"product_id": "default"}),
+        lambda c: Req("POST", "/api/instance/register", json={"product_id": PRODUCT}),
     ),
     "GET /api/instances": Row("user", 200, lambda c: Req("GET", "/api/instances")),
     "GET /api/instance/status": Row(
-        "user", 200, lambda c: Req("GET", "/api/instance/status", params={"product_id": "default"})
+        "user", 200, lambda c: Req("GET", "/api/instance/status", params={"product_id": PRODUCT})
     ),
     "POST /api/instance/clear": Row(
         "owner",
@@ -227,7 +229,7 @@ MATRIX: dict[str, Row] = {
         lambda c: Req(
             "POST",
             "/api/instance/clear",
-            json={"product_id": "default", "instance_id": c.instance_id},
+            json={"product_id": PRODUCT, "instance_id": c.registration},
         ),
     ),
     "POST /api/instance/test": Row(
@@ -236,7 +238,7 @@ MATRIX: dict[str, Row] = {
         lambda c: Req(
             "POST",
             "/api/instance/test",
-            json={"product_id": "default", "feature_id": "f", "instance_id": c.instance_id},
+            json={"product_id": PRODUCT, "feature_id": "f", "instance_id": c.registration},
         ),
     ),
 }
@@ -274,12 +276,14 @@ class World:
         fresh token of alice's (for a revoke)."""
         unique = str(next(self.counter))
         instance = await create_instance(self.ctx, ALICE, CreateRequest(instance_id=f"m-{unique}"))
-        for user, role in (("vera", "viewer"), ("otto", "operator")):
-            await grants.share(self.ctx, LOCAL_ACTOR, instance.instance_id, user, role)
+        registration = await products.register(self.ctx, ALICE, PRODUCT, None, None)
+        for shared in (instance, registration):
+            for user, role in (("vera", "viewer"), ("otto", "operator")):
+                await grants.share(self.ctx, LOCAL_ACTOR, shared.instance_id, user, role)
         await secrets.set_secret(self.ctx, LOCAL_ACTOR, instance.instance_id, "api_key", "s3cr3t")
         info, _ = await credentials.create_token(self.ctx, LOCAL_ACTOR, role="viewer", user="alice")
         await users.add_user(self.ctx, LOCAL_ACTOR, f"gone-{unique}")
-        return Cell(instance.instance_id, info.token_id, unique)
+        return Cell(instance.instance_id, info.token_id, unique, registration.instance_id)
 
 
 @pytest.fixture

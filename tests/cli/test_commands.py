@@ -75,7 +75,9 @@ def test_list_pages_through_more_than_one_page(runner: CliRunner, live_server: S
 def test_lifecycle_commands(runner: CliRunner, live_server: Settings) -> None:
     ok(runner, live_server, "create", "w")
     assert ok(runner, live_server, "stop", "w").strip() == "w: inactive"
-    assert ok(runner, live_server, "start", "w").strip() == "w: active"
+    assert ok(runner, live_server, "start", "w").strip() == (
+        "w: active (nothing to run: the app 'default' has no services)"
+    )
     assert ok(runner, live_server, "pause", "w").strip() == "w: paused"
     assert ok(runner, live_server, "resume", "w").strip() == "w: active"
     assert as_json(runner, live_server, "restart", "w")["state"] == "active"

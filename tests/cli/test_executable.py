@@ -20,7 +20,7 @@ import pytest
 from roost.cache.backend import Limits
 from roost.cache.embedded import LOG_NAME, EmbeddedStore
 from roost.home import Home
-from tests.servers import free_port
+from tests.servers import free_port, server
 
 ROOST = str(Path(sys.executable).with_name("roost"))
 
@@ -311,3 +311,29 @@ def test_cache_check_reports_damage_in_a_stopped_home(env: dict[str, str], tmp_p
     assert run(env, "status", "all").returncode == 0  # starts the home's server
     running = run(env, "cache", "check")
     assert running.returncode == 1 and "(SERVER_RUNNING)" in running.stderr
+
+
+def test_the_cli_refuses_a_local_server_of_another_home(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
+    url = f"http://127.0.0.1:{port}"
+    with server(tmp_path / "one", port):
+        theirs = subprocess.run(
+            [ROOST, "--home", str(tmp_path / "two"), "--url", url, "list"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert theirs.returncode == 1
+        assert theirs.stderr.strip().endswith("(HOME_MISMATCH)")
+        assert len(theirs.stderr.strip().splitlines()) == 1
+        assert str(tmp_path / "two") in theirs.stderr
+        ours = subprocess.run(
+            [ROOST, "--home", str(tmp_path / "one"), "--url", url, "list"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ours.returncode == 0 and ours.stdout.strip() == "no instances", ours.stderr

@@ -175,11 +175,12 @@ def test_the_cli_talks_to_a_remote_server_with_roost_token(tmp_path: Path) -> No
     port = free_port()
     token = "remote-admin-token-0123456789"
     with server(tmp_path / "home", port, "--auth", "on", ROOST_BOOTSTRAP_TOKEN=token):
-        env = {**os.environ, "ROOST_URL": f"http://127.0.0.1:{port}"}
-        env.pop("ROOST_TOKEN", None)
+        env = {k: v for k, v in os.environ.items() if k not in ("ROOST_TOKEN", "ROOST_HOME")}
+        env |= {"ROOST_URL": f"http://127.0.0.1:{port}", "XDG_DATA_HOME": str(tmp_path / "cli")}
         refused = subprocess.run(
-            [ROOST, "--home", str(tmp_path / "cli"), "list"],
+            [ROOST, "list"],
             env=env,
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=60,
@@ -187,8 +188,9 @@ def test_the_cli_talks_to_a_remote_server_with_roost_token(tmp_path: Path) -> No
         assert refused.returncode == 1 and refused.stderr.strip().endswith("(UNAUTHORIZED)")
         env["ROOST_TOKEN"] = token
         listed = subprocess.run(
-            [ROOST, "--home", str(tmp_path / "cli"), "list"],
+            [ROOST, "list"],
             env=env,
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=60,

@@ -43,21 +43,16 @@ def disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def fill(disk: Path) -> Path:
-    """Take every byte left on ``disk``; the file that holds them."""
+    """Take every byte left on ``disk``; the file that holds them. Unbuffered, so that
+    nothing is left to flush (and fail) when the file is closed."""
     filler = disk / "filler"
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    try:
-        with open(filler, "ab", buffering=0) as out:  # the last bytes of a partial block
-            while out.write(b"\0" * 512):
+    with open(filler, "wb", buffering=0) as out:
+        for size in (65536, 512):  # then the last bytes of a partial block
+            try:
+                while out.write(b"\0" * size):
+                    pass
+            except OSError:
                 pass
-    except OSError:
-        pass
     return filler
 
 

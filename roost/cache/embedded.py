@@ -23,6 +23,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from roost.cache.backend import (
@@ -64,9 +65,7 @@ class EmbeddedStore(CacheBackend):
         collecting = gc.isenabled()
         gc.disable()  # replay makes millions of objects and no cycles: nothing to collect
         try:
-            damages = self._log.replay(
-                lambda record: index.apply(record, now_ms), index.lost_in_replay
-            )
+            damages = self._log.replay(partial(index.apply, now_ms), index.lost_in_replay)
         finally:
             if collecting:
                 gc.enable()

@@ -124,7 +124,7 @@ class Index:
                 reclaimed += 1
         return reclaimed
 
-    def apply(self, record: Record, now_ms: float) -> None:
+    def apply(self, now_ms: float, record: Record) -> None:
         """A record read back from the log, in the order it was written. (Replay only:
         keys are put in order once at the end, by :meth:`replayed`; nothing is cached.)"""
         op, namespace, key, key_len, value_at, value_len, expires_ms = record

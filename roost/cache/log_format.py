@@ -137,9 +137,9 @@ def _scan(data: Log, log: memoryview, size: int) -> Iterator[Record | Damage | T
                 and crc32(log[position + 8 : names_at]) == head
                 and op in OPS
             ):
-                ns = data[names_at : names_at + ns_len]
-                key_bytes = data[names_at + ns_len : value_at]
-                if crc32(key_bytes, crc32(ns)) == names_crc:
+                if crc32(log[names_at:value_at]) == names_crc:  # the names lie side by side
+                    ns = data[names_at : names_at + ns_len]
+                    key_bytes = data[names_at + ns_len : value_at]
                     namespace = namespaces.get(ns)
                     if namespace is None:
                         namespace = namespaces[ns] = ns.decode("utf-8", "replace")

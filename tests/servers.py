@@ -8,11 +8,34 @@ import random
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from roost.cli.server import wait_until_healthy
+import uvicorn
+
+from roost.api.app import create_app
+from roost.cli.server import is_healthy, wait_until_healthy
+from roost.settings import Settings
+
+
+def listener(*, delay: float = 0.0, say: str = "") -> str:
+    """A Python program for a service: it prints ``say`` (then its port), waits ``delay``
+    seconds, then listens on ``$PORT`` and accepts forever."""
+    return (
+        "import os, socket, time\n"
+        + (f"print({say!r}, os.environ['PORT'], flush=True)\n" if say else "")
+        + f"time.sleep({delay})\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('127.0.0.1', int(os.environ['PORT'])))\n"
+        "s.listen()\n"
+        "while True:\n"
+        "    s.accept()[0].close()\n"
+    )
 
 
 def free_port() -> int:
@@ -59,3 +82,24 @@ def server(home: Path, port: int, *flags: str, **env: str) -> Iterator[subproces
             process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def in_thread(settings: Settings, **options: Any) -> Iterator[uvicorn.Server]:
+    """roost's app for ``settings`` served by uvicorn in a thread of this process (so a
+    test can reach into it), answering before this yields; stopped after."""
+    host, port = settings.url.removeprefix("http://").rsplit(":", 1)
+    config = uvicorn.Config(
+        create_app(settings=settings), host=host, port=int(port), log_level="warning", **options
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not is_healthy(settings.url):
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield server
+    server.should_exit = True
+    thread.join(timeout=15)
+    assert not thread.is_alive(), "the server did not stop (services may be left running)"

@@ -169,10 +169,7 @@ class Registry:
         except RoostError:
             raise
         except Exception as error:
-            translated = self.availability.translate(error)
-            if translated is None:
-                raise
-            raise translated from None
+            raise self._told(error) from None
         self.availability.answered()
         return result
 
@@ -185,12 +182,14 @@ class Registry:
         except RoostError:
             raise
         except Exception as error:
-            translated = self.availability.translate(error)
-            if translated is None:
-                raise
-            raise translated from None
+            raise self._told(error) from None
         self.availability.wrote()
         return result
+
+    def _told(self, error: Exception) -> Exception:
+        """What a caller is told of a failed unit: an outage or a full disk as roost's
+        error (503, 507), anything else as it is."""
+        return self.availability.translate(error) or error
 
     async def _write(
         self, unit: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from roost.api import cache as data_plane
-from roost.api.app import create_app
 from roost.api.protocol import with_timeout
 from roost.api.v1 import events
-from roost.cli.server import is_healthy
 from roost.settings import Settings, sqlite_url
-from tests.servers import free_port
+from tests.servers import free_port, in_thread
 
 
 @pytest.fixture
@@ -30,23 +25,8 @@ def port(tmp_path: Path) -> Iterator[int]:
     settings = Settings(
         home=home, database_url=sqlite_url(home / "roost.db"), url=f"http://127.0.0.1:{chosen}"
     )
-    config = uvicorn.Config(
-        create_app(settings=settings),
-        host="127.0.0.1",
-        port=chosen,
-        log_level="warning",
-        http=with_timeout(30),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not is_healthy(settings.url):
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield chosen
-    server.should_exit = True
-    thread.join(timeout=15)
+    with in_thread(settings, http=with_timeout(30)):
+        yield chosen
 
 
 def bug(*_args: Any, **_kwargs: Any) -> Any:

@@ -14,21 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_base, free_port, server
+from tests.servers import free_base, free_port, listener, server
 
 pytestmark = pytest.mark.slow
 ROOST = str(Path(sys.executable).with_name("roost"))
 LONG = "a-rather-long-instance-id-that-a-terminal-of-eighty-columns-cut"
-SERVICE = (
-    "import os, socket\n"
-    "print('up on', os.environ['PORT'], flush=True)\n"
-    "s = socket.socket()\n"
-    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', int(os.environ['PORT'])))\n"
-    "s.listen()\n"
-    "while True:\n"
-    "    s.accept()[0].close()\n"
-)
+SERVICE = listener(say="up on")
 
 
 @pytest.fixture

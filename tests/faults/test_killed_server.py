@@ -20,21 +20,11 @@ import pytest
 
 from roost.runtime.inventory import MARKER
 from roost.runtime.local import cgroup_scope
-from tests.servers import free_base, free_port, server
+from tests.servers import free_base, free_port, listener, server
 
 pytestmark = pytest.mark.slow
 INSTANCES = [f"i{n}" for n in range(6)]
-# listens a little after it starts, so a start takes long enough to be cut in the middle
-SERVICE = (
-    "import os, socket, time\n"
-    "time.sleep(0.15)\n"
-    "s = socket.socket()\n"
-    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', int(os.environ['PORT'])))\n"
-    "s.listen()\n"
-    "while True:\n"
-    "    s.accept()[0].close()\n"
-)
+SERVICE = listener(delay=0.15)  # a start takes long enough to be cut in the middle
 SPEC = {
     "name": "pair",
     "version": "1",

@@ -52,8 +52,13 @@ async def test_handed_in_parts_are_used_and_the_jobs_given_run(
 async def test_by_default_every_standard_job_runs(settings: Settings) -> None:
     ctx = await open_context(settings)
     try:
-        assert ctx.jobs.names == ["activity-flush", "cache-expiry", "log-rotation"]
-        assert len(STANDARD_JOBS) == 3
+        assert ctx.jobs.names == [
+            "activity-flush",
+            "cache-expiry",
+            "log-rotation",
+            "health-checks",
+        ]
+        assert len(STANDARD_JOBS) == 4
     finally:
         await ctx.close()
     assert ctx.jobs.names == []

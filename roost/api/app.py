@@ -38,6 +38,7 @@ from roost.api.v1 import (
     transfer,
     users,
 )
+from roost.api.v1 import health as health_checks
 from roost.composition import open_context
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
@@ -134,6 +135,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         exports,
         recovery,
         services,
+        health_checks,
         users,
         tokens,
         grants,

@@ -86,6 +86,9 @@ def list_(
     app_name: Annotated[str | None, typer.Option("--app", help="Only this app.")] = None,
     version: Annotated[str | None, typer.Option(help="Only this version.")] = None,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    health: Annotated[
+        str | None, typer.Option(help="Only this health (healthy, unhealthy, unknown, error).")
+    ] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeatable).")
     ] = None,
@@ -94,7 +97,8 @@ def list_(
 ) -> None:
     """List instances."""
     params: list[tuple[str, str]] = [("limit", "1000")]
-    for key, value in (("app", app_name), ("version", version), ("state", state), ("q", q)):
+    filters = (("app", app_name), ("version", version), ("state", state), ("health", health))
+    for key, value in (*filters, ("q", q)):
         if value is not None:
             params.append((key, value))
     params += [("tag", t) for t in tag or []]

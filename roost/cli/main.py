@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from roost.cli import access, admin, instances, output, run
+from roost.cli import access, admin, health, instances, output, run
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
@@ -24,6 +24,7 @@ __all__ = ["app", "hoist_global_options", "main"]
 COMMAND_MODULES = (
     access,
     admin,
+    health,
     instances,
     run,
 )  # importing each registers its commands on ``app``

@@ -69,6 +69,15 @@ def note(message: str) -> None:
     err.print(message, markup=False, style="dim")
 
 
+HEALTH_STYLES = {"healthy": "green", "unhealthy": "yellow", "error": "red", "unknown": "dim"}
+
+
+def styled_health(health: str) -> str:
+    """A dot and the word: health is never told by colour alone."""
+    style = HEALTH_STYLES.get(health, "")
+    return f"[{style}]● {health}[/{style}]" if style else health
+
+
 def styled_state(state: str) -> str:
     style = STATE_STYLES.get(state, "")
     return f"[{style}]{state}[/{style}]" if style else state

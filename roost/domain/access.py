@@ -58,6 +58,7 @@ ON_INSTANCE: dict[str, Role] = {
     "service.stop": Role.OPERATOR,
     "service.restart": Role.OPERATOR,
     "instance.update": Role.OPERATOR,
+    "health.check": Role.OPERATOR,
     "logs.read": Role.OPERATOR,
     "usage.consume": Role.OPERATOR,
     "secret.list": Role.OPERATOR,

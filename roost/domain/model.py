@@ -89,6 +89,7 @@ class InstanceFilter:
     app: str | None = None
     version: str | None = None
     state: State | None = None
+    health: Health | None = None
     tags: tuple[str, ...] = ()
     q: str | None = None
     # only what one user may see: what it owns or was given, within a token's scope

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal, TypeVar
 import jinja2
 import jinja2.meta
 from jinja2 import nodes
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
@@ -64,13 +71,20 @@ PortSpec = Port | Literal["auto"] | FixedPort
 
 
 class HealthSpec(Frozen):
+    """A probe: exactly one of ``http`` (a URL template; 2xx and 3xx pass), ``tcp`` (a
+    port name; a connection passes) or ``cmd`` (argv templates; exit 0 passes), and when
+    and how its results count."""
+
     http: str | None = None
     tcp: str | None = None
-    command: list[str] | None = None
+    command: list[str] | None = Field(default=None, validation_alias=AliasChoices("cmd", "command"))
     interval: float = 10.0
     timeout: float = 2.0
+    failures: Annotated[int, Field(ge=1, le=1000)] = 3  # in a row, before unhealthy
+    successes: Annotated[int, Field(ge=1, le=1000)] = 1  # in a row, before healthy
+    start_period: float = 0.0  # after a start, failures do not count
 
-    @field_validator("interval", "timeout", mode="before")
+    @field_validator("interval", "timeout", "start_period", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return _as_value_error(parse_duration, value)
@@ -82,6 +96,7 @@ class ServiceSpec(Frozen):
     env: dict[str, str] = Field(default_factory=dict)
     restart: Literal["always", "on-failure", "no"] = "on-failure"
     health: HealthSpec | None = None
+    restart_on_unhealthy: Annotated[int, Field(ge=1, le=1000)] | None = None  # failures
     secrets: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     stop_timeout: float = 10.0
@@ -292,9 +307,13 @@ def _check_app(app: AppSpec, where: str) -> list[str]:
         if spec.health is not None:
             kinds = [k for k in ("http", "tcp", "command") if getattr(spec.health, k) is not None]
             if len(kinds) != 1:
-                problems.append(f"{at}.health: give exactly one of http, tcp or command")
+                problems.append(f"{at}.health: give exactly one of http, tcp or cmd")
             if spec.health.tcp is not None and spec.health.tcp not in app.ports:
                 problems.append(f"{at}.health.tcp: no port named {spec.health.tcp!r}")
+        elif spec.restart_on_unhealthy is not None and not app.service_ports(service):
+            problems.append(
+                f"{at}.restart_on_unhealthy: the service has no probe (give health, or a port)"
+            )
     problems += _cycles(app, where)
     problems += _templates(app, where)
     return problems
@@ -360,8 +379,11 @@ def _templates(app: AppSpec, where: str) -> list[str]:
             check(part, f"{at}.command[{index}]", service.secrets)
         for key, value in service.env.items():
             check(value, f"{at}.env.{key}", service.secrets)
-        if service.health is not None and service.health.http is not None:
-            check(service.health.http, f"{at}.health.http")
+        if service.health is not None:
+            if service.health.http is not None:
+                check(service.health.http, f"{at}.health.http")
+            for index, part in enumerate(service.health.command or []):
+                check(part, f"{at}.health.cmd[{index}]")
     for path, file in app.files.items():
         check(file.content, f"{where}.files.{path}", None)
     for hook in ("install", "uninstall"):

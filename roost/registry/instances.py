@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +104,8 @@ _SET_STATE = (
         error=bindparam("b_error"),
         previous_state=bindparam("b_previous"),
         updated_at=bindparam("b_at"),
+        health=Health.UNKNOWN.value,  # not known in the new state until it is checked
+        health_error=None,
     )
 )
 
@@ -114,6 +117,16 @@ def get_instance(
     query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
     row = conn.execute(query, {"b_instance_id": instance_id}).first()
     return None if row is None else _instance(row)
+
+
+def instances_by_id(conn: Connection, instance_ids: Sequence[str]) -> dict[str, Instance]:
+    """The instances of ``instance_ids`` that exist, by id (read in chunks of 500)."""
+    found: dict[str, Instance] = {}
+    for start in range(0, len(instance_ids), 500):
+        chunk = instance_ids[start : start + 500]
+        query = _base_query().where(instances.c.instance_id.in_(chunk))
+        found.update((i.instance_id, i) for i in _instances(conn, query))
+    return found
 
 
 def instance_exists(conn: Connection, instance_id: str) -> bool:
@@ -134,6 +147,8 @@ def list_instances(
         query = query.where(instances.c.version == where.version)
     if where.state is not None:
         query = query.where(instances.c.state == where.state.value)
+    if where.health is not None:
+        query = query.where(instances.c.health == where.health.value)
     for tag in where.tags:
         query = query.where(
             exists().where(
@@ -200,6 +215,46 @@ def holder_of_ordinal(conn: Connection, app_pk: int, ordinal: int) -> str | None
 
 def update_instance(conn: Connection, pk: int, *, at: datetime, **values: Any) -> None:
     conn.execute(update(instances).where(instances.c.pk == pk).values(updated_at=at, **values))
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    """An instance's health after a check, as the registry keeps it."""
+
+    instance_id: str
+    health: Health
+    error: str | None
+    checked_at: datetime
+
+
+def record_health(conn: Connection, checked: Sequence[HealthRecord]) -> None:
+    """Each instance's health and the time of its last check (one statement for all;
+    ``updated_at`` is left alone: a check changes nothing one set)."""
+    if checked:
+        conn.execute(
+            _SET_HEALTH,
+            [
+                {
+                    "b_id": c.instance_id,
+                    "b_health": c.health.value,
+                    "b_error": c.error,
+                    "b_at": c.checked_at,
+                }
+                for c in checked
+            ],
+        )
+
+
+_SET_HEALTH = (
+    update(instances)
+    # a check of an instance that stopped meanwhile does not undo what its stop reset
+    .where(instances.c.instance_id == bindparam("b_id"), instances.c.state == State.ACTIVE.value)
+    .values(
+        health=bindparam("b_health"),
+        health_error=bindparam("b_error"),
+        last_health_check=bindparam("b_at"),
+    )
+)
 
 
 def compare_and_set_state(

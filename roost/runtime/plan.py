@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from roost.domain.health import Thresholds
 from roost.domain.layout import log_file
 from roost.domain.model import Instance
 from roost.domain.spec import AppSpec
@@ -31,6 +32,7 @@ class Probe:
     command: tuple[str, ...] = ()  # command
     interval: float = 10.0
     timeout: float = 2.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class ServicePlan:
     probe: Probe | None = None
     depends_on: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)  # the instance's, all services together
+    restart_on_unhealthy: int | None = None  # failures in a row that restart the service
+
+    @property
+    def health_probe(self) -> Probe | None:
+        """What health checks run: the declared probe, else a connect to the first port
+        (None: nothing to probe)."""
+        if self.probe is not None:
+            return self.probe
+        return Probe("tcp", port=self.ports[0]) if self.ports else None
 
     @property
     def unit(self) -> str:
@@ -105,6 +116,7 @@ def plan_instance(
                 probe=_probe(spec, name, context, instance.ports),
                 depends_on=tuple(definition.depends_on),
                 limits=limits,
+                restart_on_unhealthy=definition.restart_on_unhealthy,
             )
         )
     return plans
@@ -117,7 +129,8 @@ def _probe(
     if health is None:
         return None
     where = f"services.{service}.health"
-    timing = Probe("tcp", interval=health.interval, timeout=health.timeout)
+    thresholds = Thresholds(health.failures, health.successes, health.start_period)
+    timing = Probe("tcp", interval=health.interval, timeout=health.timeout, thresholds=thresholds)
     if health.http is not None:
         return replace(timing, kind="http", url=render(health.http, context, where=where))
     if health.tcp is not None:

@@ -108,7 +108,10 @@ class Runtime(Protocol):
         """Stop what in ``found`` no service held here is or started; the ones stopped."""
         ...
 
-    def states(self, instance_id: str) -> list[ServiceState]: ...
+    def states(self, instance_id: str, *, measured: bool = True) -> list[ServiceState]:
+        """Each service as it runs now; with ``measured``, its CPU and memory too (which
+        costs a look at every process of the host)."""
+        ...
 
     def enforcement(self, instance_id: str) -> dict[str, Any]:
         """Each limit with what enforces it, and how the instance is frozen."""

@@ -6,10 +6,9 @@ import asyncio
 import socket
 from collections.abc import Callable, Iterator
 
-import httpx
-
 from roost.runtime.listeners import RecentListeners
 from roost.runtime.plan import Probe, ServicePlan
+from roost.runtime.probes import run_probe
 
 READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
 READY_POLL_GROWTH = 1.5  # each wait longer than the last, so a slow service costs few checks,
@@ -43,34 +42,7 @@ async def listening(port: int, host: str = "127.0.0.1", within: float = 0.5) -> 
 
 
 async def probe_passes(probe: Probe, plan: ServicePlan) -> bool:
-    if probe.kind == "tcp":
-        assert probe.port is not None
-        return await listening(probe.port, within=probe.timeout)
-    if probe.kind == "http":
-        assert probe.url is not None
-        try:
-            async with httpx.AsyncClient(timeout=probe.timeout) as client:
-                response = await client.get(probe.url)
-        except httpx.HTTPError:
-            return False
-        return response.status_code < 400
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *probe.command,
-            cwd=plan.cwd,
-            env=dict(plan.env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-    except OSError:
-        return False
-    try:
-        return await asyncio.wait_for(process.wait(), probe.timeout) == 0
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        return False
+    return (await run_probe(probe, plan.cwd, plan.env)).passed
 
 
 async def ready(

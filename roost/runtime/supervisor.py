@@ -358,14 +358,15 @@ class LocalSupervisor:
             if run.spawned is not None and run.status is Status.PAUSED:
                 self.host.thaw(run.spawned)
 
-    def states(self, instance_id: str) -> list[ServiceState]:
+    def states(self, instance_id: str, *, measured: bool = True) -> list[ServiceState]:
         states = []
         for run in self.services(instance_id):
             live = run.live
             if live is None:
                 states.append(run.state(None, None))
             else:
-                states.append(run.state(self.host.usage(live), self.host.uptime(live)))
+                usage = self.host.usage(live) if measured else None
+                states.append(run.state(usage, self.host.uptime(live)))
         return states
 
     def enforcement(self, instance_id: str) -> dict[str, Any]:

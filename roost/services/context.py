@@ -21,6 +21,7 @@ from roost.runtime.protocol import Runtime
 from roost.secrets import SecretBox
 from roost.services.apps import AppCatalog
 from roost.services.directory import Directory
+from roost.services.health_book import HealthBook
 from roost.services.locks import InstanceLocks
 from roost.services.ordinals import OrdinalAllocator
 from roost.services.port_allocator import PortAllocator
@@ -45,6 +46,7 @@ class Context:
     ports: PortAllocator
     directory: Directory
     locks: InstanceLocks = field(default_factory=InstanceLocks)
+    health: HealthBook = field(default_factory=HealthBook)
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
 
@@ -53,6 +55,7 @@ class Context:
         it in memory reads it anew on its next use."""
         self.directory.forget(instance_id)
         self.policy.forget(instance_id)
+        self.health.stale(instance_id)
 
     async def close(self) -> None:
         try:

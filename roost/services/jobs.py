@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from roost.jobs import Every, Job
 from roost.services.context import Context
+from roost.services.health_sweep import HealthSweep
 from roost.services.logs import ROTATE_EVERY_S, rotate_logs
 
 ACTIVITY_FLUSH_EVERY_S = 1.0
@@ -42,4 +43,8 @@ def log_rotation(ctx: Context) -> Job:
     )
 
 
-STANDARD_JOBS: tuple[JobFactory, ...] = (activity_flush, cache_expiry, log_rotation)
+def health_checks(ctx: Context) -> Job:
+    return HealthSweep(ctx)
+
+
+STANDARD_JOBS: tuple[JobFactory, ...] = (activity_flush, cache_expiry, log_rotation, health_checks)

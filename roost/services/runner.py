@@ -44,10 +44,22 @@ async def plans(
     """The instance's services as they should run now: files rendered again first, so a
     (re)start never runs with a stale config, port or secret (``sealed``: the secrets,
     when they were read with the instance)."""
+    return await _plans(ctx, instance, sealed, write=True)
+
+
+async def probe_plans(ctx: Context, instance: Instance) -> list[ServicePlan]:
+    """The instance's services as they run, for their health probes (nothing written)."""
+    return await _plans(ctx, instance, None, write=False)
+
+
+async def _plans(
+    ctx: Context, instance: Instance, sealed: dict[str, str] | None, *, write: bool
+) -> list[ServicePlan]:
     rendering = await instance_files.rendering_of(ctx, instance, sealed)
     if rendering is None or not rendering.spec.services:
         return []
-    instance_files.write_files(ctx, instance, rendering)
+    if write:
+        instance_files.write_files(ctx, instance, rendering)
     return plan_instance(
         instance,
         rendering.spec,

@@ -193,6 +193,15 @@ MATRIX: dict[str, Row] = {
         "operator", 404, on("POST", "/services/web/restart")
     ),
     "POST /v1/instances/{instance_id}/upgrade": Row("owner", 200, on("POST", "/upgrade", json={})),
+    "POST /v1/instances/{instance_id}/health-check": Row(
+        "operator", 200, on("POST", "/health-check")
+    ),
+    # each instance the caller may not check is a result with its error, in a 200
+    "POST /v1/health-checks": Row(
+        "user",
+        200,
+        lambda c: Req("POST", "/v1/health-checks", json={"instance_ids": [c.instance_id]}),
+    ),
     "GET /v1/instances/{instance_id}/usage": Row("viewer", 200, on("GET", "/usage")),
     "POST /v1/instances/{instance_id}/usage": Row(
         "operator", 200, on("POST", "/usage", json={"feature_id": "f"})

@@ -140,11 +140,23 @@ def problems_of(toml_text: str, **kwargs: Any) -> list[str]:
         ),
         (
             "[apps.a.services.web]\ncommand = ['x']\nhealth = { interval = '5s' }",
-            "apps.a.services.web.health: give exactly one of http, tcp or command",
+            "apps.a.services.web.health: give exactly one of http, tcp or cmd",
         ),
         (
             "[apps.a.services.web]\ncommand = ['x']\nhealth = { tcp = 'nope' }",
             "apps.a.services.web.health.tcp: no port named 'nope'",
+        ),
+        (
+            "[apps.a.services.web]\ncommand = ['x']\nhealth = { cmd = ['t'], failures = 0 }",
+            "apps.a.services.web.health.failures",
+        ),
+        (
+            "[apps.a.services.web]\ncommand = ['x']\nhealth = { cmd = ['{{ nope }}'] }",
+            "apps.a.services.web.health.cmd[0]: template variable 'nope' does not exist",
+        ),
+        (
+            "[apps.a.services.web]\ncommand = ['x']\nrestart_on_unhealthy = 3",
+            "apps.a.services.web.restart_on_unhealthy: the service has no probe",
         ),
         (
             "[apps.a.services.web]\ncommand = ['x']\nstop_timeout = 'soon'",

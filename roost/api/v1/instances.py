@@ -32,7 +32,7 @@ from roost.api.schemas import (
     json_response,
 )
 from roost.domain.model import Instance, InstanceFilter
-from roost.domain.states import Action, State
+from roost.domain.states import Action, Health, State
 from roost.services import clean, clone, create, keys, lifecycle, removal, upgrades, usage
 from roost.services import instances as use
 
@@ -68,13 +68,16 @@ async def list_instances(
     app: Annotated[IdText | None, Query()] = None,
     version: Annotated[Version | None, Query()] = None,
     state: Annotated[State | None, Query()] = None,
+    health: Annotated[Health | None, Query()] = None,
     tag: Annotated[list[Tag] | None, Query(description="repeat to require several")] = None,
     q: Annotated[str | None, Query(max_length=200, description="substring of id or name")] = None,
     limit: Annotated[int, Query(ge=1, le=use.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Instances in creation order, filtered, one page at a time (``next_cursor``)."""
-    where = InstanceFilter(app=app, version=version, state=state, tags=tuple(tag or ()), q=q)
+    where = InstanceFilter(
+        app=app, version=version, state=state, health=health, tags=tuple(tag or ()), q=q
+    )
     page = await use.list_instances(ctx, caller, where, limit=limit, cursor=cursor)
     return json_response(
         {"instances": [instance_json(i) for i in page.instances], "next_cursor": page.next_cursor}

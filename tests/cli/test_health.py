@@ -1,0 +1,43 @@
+"""``roost health`` and ``roost list --health`` against a real server and real processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import httpx
+from typer.testing import CliRunner
+
+from roost.settings import Settings
+from tests.cli.test_commands import ok, roost
+from tests.servers import listener
+
+
+def test_health_checks_now_and_exits_1_when_any_is_not_healthy(
+    runner: CliRunner, live_server: Settings
+) -> None:
+    spec = {
+        "name": "hc",
+        "version": "1",
+        "ports": {"http": "auto"},
+        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
+    }
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=spec).status_code == 201
+        for instance_id in ("1", "2"):
+            created = http.post("/v1/instances", json={"app": "hc", "instance_id": instance_id})
+            assert created.status_code == 201
+    ok(runner, live_server, "up", "1")
+
+    one = ok(runner, live_server, "health", "1")
+    assert "● healthy" in one and "site" in one and " ms" in one
+    listed = json.loads(ok(runner, live_server, "list", "--health", "healthy", "--json"))
+    assert [i["instance_id"] for i in listed] == ["1"]
+
+    both = roost(runner, live_server, "health", "--json")  # all, and 2 was never started
+    assert both.exit_code == 1
+    results = json.loads(both.stdout)
+    assert {i: r["health"] for i, r in results.items()} == {"1": "healthy", "2": "unknown"}
+    assert both.stderr.strip() == "error: 1 of 2 not healthy: 2 (UNHEALTHY)"
+    missing = roost(runner, live_server, "health", "nobody")
+    assert missing.exit_code == 1 and missing.stderr.strip().endswith("(INSTANCE_NOT_FOUND)")

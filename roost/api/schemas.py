@@ -67,6 +67,11 @@ class InstanceCreate(Strict):
         default_factory=dict, description="explicit ports by name, instead of the spec's"
     )
     auto_ports: bool = Field(default=False, description="a conflicting port falls back to auto")
+    validate_first: bool = Field(
+        default=False,
+        alias="validate",
+        description="run the app's validate probe first; nothing is made if it fails",
+    )
 
 
 class InstanceClone(Strict):

@@ -56,6 +56,9 @@ def create(
     auto_ports: Annotated[
         bool, typer.Option("--auto-ports", help="A conflicting port falls back to a free one.")
     ] = False,
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Run the app's validate probe first.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an instance."""
@@ -64,6 +67,7 @@ def create(
         "config": _parse_config(config or []),
         "ports": _parse_ports(port or []),
         "auto_ports": auto_ports,
+        "validate": validate,
     }
     for key, value in (
         ("instance_id", instance_id),

@@ -145,6 +145,10 @@ class AppSpec(Frozen):
     quotas: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     limits: LimitsSpec = LimitsSpec()
     backup: BackupSpec = BackupSpec()
+    # checked before an instance is made, when a create asks (``validate`` in a spec file)
+    validation: HealthSpec | None = Field(
+        default=None, validation_alias=AliasChoices("validate", "validation")
+    )
     install: list[str] | None = None
     uninstall: list[str] | None = None
 
@@ -292,6 +296,10 @@ def _check_app(app: AppSpec, where: str) -> list[str]:
             problems.append(
                 f"{where}.ports.{port}: a port name is a lowercase identifier (a-z, 0-9, _)"
             )
+    if app.validation is not None:
+        kinds = [k for k in ("http", "tcp", "command") if getattr(app.validation, k) is not None]
+        if len(kinds) != 1:
+            problems.append(f"{where}.validate: give exactly one of http, tcp or cmd")
     for service, spec in app.services.items():
         at = f"{where}.services.{service}"
         if not ID.matches(service):
@@ -384,6 +392,13 @@ def _templates(app: AppSpec, where: str) -> list[str]:
                 check(service.health.http, f"{at}.health.http")
             for index, part in enumerate(service.health.command or []):
                 check(part, f"{at}.health.cmd[{index}]")
+    if app.validation is not None:
+        validation = app.validation
+        for key, text in (("http", validation.http), ("tcp", validation.tcp)):
+            if text is not None:
+                check(text, f"{where}.validate.{key}")
+        for index, part in enumerate(validation.command or []):
+            check(part, f"{where}.validate.cmd[{index}]")
     for path, file in app.files.items():
         check(file.content, f"{where}.files.{path}", None)
     for hook in ("install", "uninstall"):

@@ -29,6 +29,7 @@ class Probe:
     kind: Literal["http", "tcp", "command"]
     url: str | None = None  # http
     port: int | None = None  # tcp
+    host: str = "127.0.0.1"  # tcp
     command: tuple[str, ...] = ()  # command
     interval: float = 10.0
     timeout: float = 2.0

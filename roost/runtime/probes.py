@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -31,7 +32,7 @@ async def run_probe(probe: Probe, cwd: Path, env: Mapping[str, str]) -> ProbeRes
     started = time.perf_counter()
     if probe.kind == "tcp":
         assert probe.port is not None
-        error = await _connect(probe.port, probe.timeout)
+        error = await _connect(probe.port, probe.timeout, probe.host)
     elif probe.kind == "http":
         assert probe.url is not None
         error = await _get(probe.url, probe.timeout)
@@ -46,6 +47,10 @@ async def run_probe(probe: Probe, cwd: Path, env: Mapping[str, str]) -> ProbeRes
     return ProbeResult(error is None, _since(started), error)
 
 
+def _where(host: str, port: int) -> str:
+    return f"port {port}" if host == "127.0.0.1" else f"{host}:{port}"
+
+
 def _reason(exc: OSError) -> str:
     """The system's words for ``exc`` (``Connection refused``), not Python's wrapping."""
     return os.strerror(exc.errno) if exc.errno else str(exc)
@@ -56,16 +61,25 @@ def _since(started: float) -> float:
 
 
 async def _connect(port: int, within: float, host: str = "127.0.0.1") -> str | None:
-    loop = asyncio.get_running_loop()
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setblocking(False)
-        try:
-            async with asyncio.timeout(within):
+    """None when ``host:port`` accepts a connection within ``within`` seconds."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a name (a validate probe's external endpoint): resolved first
+        family = None
+    try:
+        async with asyncio.timeout(within):
+            if family is None:
+                _, writer = await asyncio.open_connection(host, port)
+                writer.close()
+                return None
+            loop = asyncio.get_running_loop()
+            with socket.socket(family) as probe:
+                probe.setblocking(False)
                 await loop.sock_connect(probe, (host, port))
-        except TimeoutError:
-            return f"no connection to port {port} within {within:g}s"
-        except OSError as exc:
-            return f"cannot connect to port {port}: {_reason(exc)}"
+    except TimeoutError:
+        return f"no connection to {_where(host, port)} within {within:g}s"
+    except OSError as exc:
+        return f"cannot connect to {_where(host, port)}: {_reason(exc)}"
     return None
 
 

@@ -34,6 +34,7 @@ from roost.services.apps import DEFAULT_APP
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.removal import remove_entry
+from roost.services.validation import validate_new_instance
 
 CREATE_ATTEMPTS = 8
 
@@ -48,6 +49,7 @@ class CreateRequest:
     config: dict[str, Any] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     auto_ports: bool = False
+    validate: bool = False  # run the app's validate probe first
 
 
 def initial_state(app: App) -> State:
@@ -78,6 +80,18 @@ async def create_instance(
     version = request.version or app.version
     # the spec of the version the instance is made from (None: a bare app's label)
     spec = await ctx.apps.spec_of_version(app, version)
+    if request.validate:
+        await validate_new_instance(
+            ctx,
+            actor,
+            spec,
+            app=app.name,
+            version=version,
+            instance_id=instance_id,
+            name=request.name,
+            tags=request.tags,
+            config=request.config,
+        )
 
     for _ in range(CREATE_ATTEMPTS):
         current_id = instance_id or new_instance_id()

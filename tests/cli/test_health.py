@@ -41,3 +41,15 @@ def test_health_checks_now_and_exits_1_when_any_is_not_healthy(
     assert both.stderr.strip() == "error: 1 of 2 not healthy: 2 (UNHEALTHY)"
     missing = roost(runner, live_server, "health", "nobody")
     assert missing.exit_code == 1 and missing.stderr.strip().endswith("(INSTANCE_NOT_FOUND)")
+
+
+def test_create_validate_refuses_in_one_line(runner: CliRunner, live_server: Settings) -> None:
+    spec = {"name": "val", "version": "1", "validate": {"cmd": ["sh", "-c", "echo no; exit 3"]}}
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=spec).status_code == 201
+    refused = roost(runner, live_server, "create", "v", "--app", "val", "--validate")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "error: validation failed: 'sh' exited 3: no (VALIDATION_FAILED)"
+    )
+    assert ok(runner, live_server, "create", "v", "--app", "val").startswith("created v")

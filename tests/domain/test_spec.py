@@ -154,6 +154,11 @@ def problems_of(toml_text: str, **kwargs: Any) -> list[str]:
             "[apps.a.services.web]\ncommand = ['x']\nhealth = { cmd = ['{{ nope }}'] }",
             "apps.a.services.web.health.cmd[0]: template variable 'nope' does not exist",
         ),
+        ("[apps.a.validate]\ninterval = '5s'", "apps.a.validate: give exactly one of"),
+        (
+            "[apps.a.validate]\nhttp = 'http://{{ secrets.key }}/'",
+            "apps.a.validate.http: template variable 'secrets' does not exist",
+        ),
         (
             "[apps.a.services.web]\ncommand = ['x']\nrestart_on_unhealthy = 3",
             "apps.a.services.web.restart_on_unhealthy: the service has no probe",

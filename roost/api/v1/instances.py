@@ -57,6 +57,7 @@ async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Res
         config=body.config,
         ports=body.ports,
         auto_ports=body.auto_ports,
+        validate=body.validate_first,
     )
     return json_response(instance_json(await create.create_instance(ctx, caller, request)), 201)
 

@@ -56,6 +56,21 @@ class InstanceIds(Strict):
     instance_ids: list[IdText] = Field(min_length=1, max_length=10_000)
 
 
+class RollingIn(Strict):
+    max_unavailable: int = Field(default=1, ge=1, le=1000, description="restarted at once")
+    timeout: float = Field(
+        default=60.0, gt=0, le=3600, description="seconds for each to be healthy again"
+    )
+
+
+class RestartMany(InstanceIds):
+    rolling: RollingIn | None = Field(
+        default=None,
+        description="a few at a time, each healthy again before the next; the first that"
+        " is not stops the roll",
+    )
+
+
 class InstanceCreate(Strict):
     app: IdText | None = None
     version: Version | None = None

@@ -163,14 +163,16 @@ def _act(client: Client, action: str, as_json: bool) -> Callable[[str], str]:
 
 
 def _act_many(
-    client: Client, action: str, as_json: bool
+    client: Client, action: str, as_json: bool, *, rolling: dict[str, Any] | None = None
 ) -> Callable[[list[str]], Iterator[Outcome]]:
     """The server acts on all of them in one request and streams each outcome."""
     line = Lines(client, action, as_json)
 
     def outcomes(ids: list[str]) -> Iterator[Outcome]:
         line.prepare()
-        body = {"instance_ids": ids}
+        body: dict[str, Any] = {"instance_ids": ids}
+        if rolling is not None:
+            body["rolling"] = rolling
         for text in client.stream_lines(f"/v1/instances/{action}", method="POST", json=body):
             item = json.loads(text)
             if "error" in item:
@@ -221,10 +223,50 @@ def _lifecycle(action: str, verb: str, help_text: str) -> Callable[..., None]:
     return run
 
 
+@command(name="restart")
+def restart(
+    ctx: typer.Context,
+    target: TargetArg,
+    app: AppOption = None,
+    tag: TagOption = None,
+    rolling: Annotated[
+        bool, typer.Option("--rolling", help="A few at a time, each healthy before the next.")
+    ] = False,
+    max_unavailable: Annotated[
+        int, typer.Option("--max-unavailable", min=1, help="With --rolling: how many at once.")
+    ] = 1,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="With --rolling: seconds for each to be healthy.")
+    ] = 60.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Restart instances: stop, then start with current config (--rolling: stop at the
+    first that is not healthy again, and say which were done, failed, not touched)."""
+    client = client_of(ctx)
+    if _act_on_service(client, "restart", target, as_json):
+        return
+    ids = select(client, target, app, tag)
+    if not rolling:
+        many(
+            ids, "restart", _act(client, "restart", as_json), _act_many(client, "restart", as_json)
+        )
+        return
+    roll = {"max_unavailable": max_unavailable, "timeout": timeout}
+    batch = _act_many(client, "restart", as_json, rolling=roll)
+
+    def one(instance_id: str) -> str:
+        for _, result in batch([instance_id]):
+            if isinstance(result, CliError):
+                raise result
+            return result
+        raise CliError("the server stopped answering", "INCOMPLETE")
+
+    many(ids, "restart", one, batch)
+
+
 for _action, _verb, _help in (
     ("start", "start", "Start instances (ID or all)."),
     ("stop", "stop", "Stop instances."),
-    ("restart", "restart", "Restart instances: stop, then start with current config."),
     ("pause", "pause", "Pause (freeze) instances."),
     ("resume", "resume", "Resume paused instances."),
     ("stop", "down", "Stop instances (seed 004's down)."),

@@ -53,3 +53,21 @@ def test_create_validate_refuses_in_one_line(runner: CliRunner, live_server: Set
         "error: validation failed: 'sh' exited 3: no (VALIDATION_FAILED)"
     )
     assert ok(runner, live_server, "create", "v", "--app", "val").startswith("created v")
+
+
+def test_restart_rolling_goes_one_at_a_time(runner: CliRunner, live_server: Settings) -> None:
+    spec = {
+        "name": "hc",
+        "version": "1",
+        "ports": {"http": "auto"},
+        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
+    }
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=spec, params={"default": "true"}).status_code == 201
+    ok(runner, live_server, "up", "1")
+    ok(runner, live_server, "up", "2")
+    rolled = ok(runner, live_server, "restart", "all", "--rolling", "--max-unavailable", "1")
+    assert rolled.splitlines() == ["1: active", "2: active", "restart: 2 of 2 succeeded"]
+    one = ok(runner, live_server, "restart", "2", "--rolling", "--timeout", "10")
+    assert one.strip() == "2: active"
+    ok(runner, live_server, "down", "all")

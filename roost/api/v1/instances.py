@@ -21,6 +21,7 @@ from roost.api.schemas import (
     InstanceOut,
     InstancePatch,
     InstancePath,
+    RestartMany,
     Tag,
     UsageConsume,
     UsageList,
@@ -31,9 +32,20 @@ from roost.api.schemas import (
     instance_json,
     json_response,
 )
+from roost.domain.errors import RoostError
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, Health, State
-from roost.services import clean, clone, create, keys, lifecycle, removal, upgrades, usage
+from roost.services import (
+    clean,
+    clone,
+    create,
+    keys,
+    lifecycle,
+    removal,
+    rolling,
+    upgrades,
+    usage,
+)
 from roost.services import instances as use
 
 
@@ -138,21 +150,33 @@ def _action_route(action: Action) -> None:
 NDJSON = "application/x-ndjson"
 
 
+def _stream(outcomes: AsyncIterator[tuple[str, Instance | RoostError]]) -> StreamingResponse:
+    """One JSON line per instance, as each outcome is known."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for instance_id, outcome in outcomes:
+            line = (
+                {"instance_id": instance_id, "instance": instance_json(outcome)}
+                if isinstance(outcome, Instance)
+                else {"instance_id": instance_id, "status": outcome.status, **outcome.body()}
+            )
+            yield json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+    return StreamingResponse(lines(), media_type=NDJSON)
+
+
+async def _restart_many(body: RestartMany, ctx: Ctx, caller: Caller) -> StreamingResponse:
+    if body.rolling is not None:
+        roll = rolling.Roll(body.rolling.max_unavailable, body.rolling.timeout)
+        return _stream(rolling.restart_rolling(ctx, caller, body.instance_ids, roll))
+    return _stream(lifecycle.act_many(ctx, caller, body.instance_ids, Action.RESTART))
+
+
 def _batch_action_route(action: Action) -> None:
-    async def route(body: InstanceIds, ctx: Ctx, caller: Caller) -> StreamingResponse:
-        outcomes = lifecycle.act_many(ctx, caller, body.instance_ids, action)
+    async def act_on_all(body: InstanceIds, ctx: Ctx, caller: Caller) -> StreamingResponse:
+        return _stream(lifecycle.act_many(ctx, caller, body.instance_ids, action))
 
-        async def lines() -> AsyncIterator[bytes]:
-            async for instance_id, outcome in outcomes:
-                line = (
-                    {"instance_id": instance_id, "instance": instance_json(outcome)}
-                    if isinstance(outcome, Instance)
-                    else {"instance_id": instance_id, "status": outcome.status, **outcome.body()}
-                )
-                yield json.dumps(line, separators=(",", ":")).encode() + b"\n"
-
-        return StreamingResponse(lines(), media_type=NDJSON)
-
+    route = _restart_many if action is Action.RESTART else act_on_all
     route.__name__ = f"{action.value}_instances"
     route.__doc__ = (
         f"{action.value.capitalize()} many instances at once. The answer is a stream of "
@@ -160,6 +184,12 @@ def _batch_action_route(action: Action) -> None:
         '``{"instance_id", "instance"}``, or ``{"instance_id", "status", "error", "code"}`` '
         "when that instance failed; one failure does not stop the others."
     )
+    if action is Action.RESTART:
+        route.__doc__ += (
+            " With ``rolling`` ({max_unavailable, timeout}), ``max_unavailable`` at a time,"
+            " each healthy again within ``timeout`` seconds before the next; the first that"
+            " is not (``NOT_HEALTHY``) stops the roll, and the rest are ``ROLL_STOPPED``."
+        )
     router.add_api_route(
         f"/{action.value}",
         route,

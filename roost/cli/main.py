@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from roost.cli import access, admin, health, instances, output, run
+from roost.cli import access, admin, health, instances, output, run, status
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     health,
     instances,
     run,
+    status,
 )  # importing each registers its commands on ``app``
 app.add_typer(apps_app, name="apps")
 app.add_typer(cache_app, name="cache")

@@ -26,6 +26,7 @@ from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.layout import is_reserved
 from roost.domain.names import ID, PORT_NAME
+from roost.domain.probe_spec import HealthSpec
 from roost.domain.sizes import parse_size
 from roost.domain.templates import (
     INSTANCE_FIELDS,
@@ -68,26 +69,6 @@ class FixedPort(Frozen):
 
 
 PortSpec = Port | Literal["auto"] | FixedPort
-
-
-class HealthSpec(Frozen):
-    """A probe: exactly one of ``http`` (a URL template; 2xx and 3xx pass), ``tcp`` (a
-    port name; a connection passes) or ``cmd`` (argv templates; exit 0 passes), and when
-    and how its results count."""
-
-    http: str | None = None
-    tcp: str | None = None
-    command: list[str] | None = Field(default=None, validation_alias=AliasChoices("cmd", "command"))
-    interval: float = 10.0
-    timeout: float = 2.0
-    failures: Annotated[int, Field(ge=1, le=1000)] = 3  # in a row, before unhealthy
-    successes: Annotated[int, Field(ge=1, le=1000)] = 1  # in a row, before healthy
-    start_period: float = 0.0  # after a start, failures do not count
-
-    @field_validator("interval", "timeout", "start_period", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> float:
-        return _as_value_error(parse_duration, value)
 
 
 class ServiceSpec(Frozen):
@@ -296,10 +277,8 @@ def _check_app(app: AppSpec, where: str) -> list[str]:
             problems.append(
                 f"{where}.ports.{port}: a port name is a lowercase identifier (a-z, 0-9, _)"
             )
-    if app.validation is not None:
-        kinds = [k for k in ("http", "tcp", "command") if getattr(app.validation, k) is not None]
-        if len(kinds) != 1:
-            problems.append(f"{where}.validate: give exactly one of http, tcp or cmd")
+    if app.validation is not None and len(app.validation.kinds()) != 1:
+        problems.append(f"{where}.validate: give exactly one of http, tcp or cmd")
     for service, spec in app.services.items():
         at = f"{where}.services.{service}"
         if not ID.matches(service):
@@ -313,8 +292,7 @@ def _check_app(app: AppSpec, where: str) -> list[str]:
             if dependency not in app.services:
                 problems.append(f"{at}.depends_on: no service named {dependency!r}")
         if spec.health is not None:
-            kinds = [k for k in ("http", "tcp", "command") if getattr(spec.health, k) is not None]
-            if len(kinds) != 1:
+            if len(spec.health.kinds()) != 1:
                 problems.append(f"{at}.health: give exactly one of http, tcp or cmd")
             if spec.health.tcp is not None and spec.health.tcp not in app.ports:
                 problems.append(f"{at}.health.tcp: no port named {spec.health.tcp!r}")
@@ -387,18 +365,10 @@ def _templates(app: AppSpec, where: str) -> list[str]:
             check(part, f"{at}.command[{index}]", service.secrets)
         for key, value in service.env.items():
             check(value, f"{at}.env.{key}", service.secrets)
-        if service.health is not None:
-            if service.health.http is not None:
-                check(service.health.http, f"{at}.health.http")
-            for index, part in enumerate(service.health.command or []):
-                check(part, f"{at}.health.cmd[{index}]")
-    if app.validation is not None:
-        validation = app.validation
-        for key, text in (("http", validation.http), ("tcp", validation.tcp)):
-            if text is not None:
-                check(text, f"{where}.validate.{key}")
-        for index, part in enumerate(validation.command or []):
-            check(part, f"{where}.validate.cmd[{index}]")
+        for key, text in service.health.templates() if service.health else []:
+            check(text, f"{at}.health{key}")
+    for key, text in app.validation.templates() if app.validation else []:
+        check(text, f"{where}.validate{key}")
     for path, file in app.files.items():
         check(file.content, f"{where}.files.{path}", None)
     for hook in ("install", "uninstall"):

@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 from roost.auth import Actor
 from roost.domain.errors import InvalidInput
 from roost.domain.health import Thresholds
-from roost.domain.spec import AppSpec, HealthSpec
+from roost.domain.probe_spec import HealthSpec
+from roost.domain.spec import AppSpec
 from roost.domain.templates import render
 from roost.runtime.plan import INHERITED, Probe
 from roost.runtime.probes import run_probe

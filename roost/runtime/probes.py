@@ -10,10 +10,8 @@ HTTP client costs several times that per request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import os
-import signal
 import socket
 import ssl
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from roost.domain.health import ProbeResult
+from roost.hooks import run_hook
 from roost.runtime.plan import Probe
 
 OUTPUT_KEPT = 300  # bytes of a failed command's output kept in its error
@@ -39,11 +38,8 @@ async def run_probe(probe: Probe, cwd: Path, env: Mapping[str, str]) -> ProbeRes
     else:
         try:
             error = await _command(probe.command, probe.timeout, cwd, env)
-        except OSError as exc:  # it cannot run at all: an error, not a failure
-            reason = _reason(exc)
-            return ProbeResult(
-                False, _since(started), f"cannot run {probe.command[0]!r}: {reason}", ran=False
-            )
+        except CannotRun as exc:  # it cannot run at all: an error, not a failure
+            return ProbeResult(False, _since(started), str(exc), ran=False)
     return ProbeResult(error is None, _since(started), error)
 
 
@@ -121,24 +117,16 @@ async def _get(url: str, within: float) -> str | None:
 async def _command(
     argv: tuple[str, ...], within: float, cwd: Path, env: Mapping[str, str]
 ) -> str | None:
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,  # its own group: a timeout kills what it started too
-    )
-    try:
-        async with asyncio.timeout(within):
-            output, _ = await process.communicate()
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+    done = await run_hook(list(argv), cwd=cwd, env=env, time_limit_s=within)
+    if not done.started:
+        raise CannotRun(done.tail)
+    if done.timed_out:
         return f"{argv[0]!r} did not finish within {within:g}s"
-    if process.returncode == 0:
+    if done.ok:
         return None
-    said = output[-OUTPUT_KEPT:].decode("utf-8", "replace").strip()
-    return f"{argv[0]!r} exited {process.returncode}" + (f": {said}" if said else "")
+    said = done.tail[-OUTPUT_KEPT:].strip()
+    return f"{argv[0]!r} exited {done.code}" + (f": {said}" if said else "")
+
+
+class CannotRun(Exception):
+    """A command that could not be started: an error of the probe, not of the service."""

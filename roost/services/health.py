@@ -65,7 +65,10 @@ async def check(ctx: Context, instance: Instance) -> Checked:
     """Probe every service of ``instance`` now (concurrently) and fold in the results."""
     book = ctx.health
     previous = book.known(instance.instance_id)
-    before = previous.health if previous and previous.checked_at else instance.health
+    # what the registry holds, unless this server checked it since it last changed (a
+    # state change resets it to unknown; a check does not touch updated_at)
+    fresh = previous is not None and (previous.checked_at or 0) > instance.updated_at.timestamp()
+    before = previous.health if previous is not None and fresh else instance.health
     known = book.of(instance.instance_id)
     at = time.time()
     running = {s.service: s for s in ctx.runtime.states(instance.instance_id, measured=False)}

@@ -111,6 +111,10 @@ async def test_a_check_probes_every_service_and_health_follows_the_thresholds(
         ("healthy", "unhealthy"),
         ("unhealthy", "healthy"),
     ]
+    assert (await client.post("/v1/instances/1/restart")).status_code == 200
+    assert (await client.get("/v1/instances/1")).json()["health"] == "unknown"  # reset
+    assert (await check(client, "1"))["health"] == "healthy"
+    assert (await health_events(client, "1"))[-1] == ("unknown", "healthy")  # from the reset
     assert (await client.post("/v1/instances/1/stop")).status_code == 200
     assert (await client.get("/v1/instances/1")).json()["health"] == "unknown"
     stopped = await check(client, "1")

@@ -49,7 +49,11 @@ class HealthSweep:
             while True:
                 now = clock.monotonic()
                 if now - self._refreshed_at >= REFRESH_S:
-                    await self._refresh(now)
+                    try:
+                        await self._refresh(now)
+                    except Exception as error:  # a lost registry: go on with what is known
+                        self._refreshed_at = now
+                        log_failure(log, error, "could not list the active instances")
                 for instance_id, due in list(self._due.items()):
                     if due <= now and instance_id not in self._running:
                         self._launch(self._active[instance_id])

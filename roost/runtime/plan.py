@@ -7,7 +7,7 @@ the restart policy, the timeouts, the ports that must listen, and the health pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +15,7 @@ from typing import Any, Literal
 from roost.domain.health import Thresholds
 from roost.domain.layout import log_file
 from roost.domain.model import Instance
+from roost.domain.probe_spec import HealthSpec
 from roost.domain.spec import AppSpec
 from roost.domain.templates import render
 from roost.files import base_environment, service_environment, template_context
@@ -129,13 +130,26 @@ def _probe(
     health = spec.services[service].health
     if health is None:
         return None
-    where = f"services.{service}.health"
+    return probe_of(
+        health, context, f"services.{service}.health", lambda name: ("127.0.0.1", ports[name])
+    )
+
+
+def probe_of(
+    health: HealthSpec,
+    context: Mapping[str, Any],
+    where: str,
+    tcp_address: Callable[[str], tuple[str, int]],
+) -> Probe:
+    """The probe ``health`` describes, its templates rendered with ``context``; what its
+    ``tcp`` names becomes a host and port through ``tcp_address``."""
     thresholds = Thresholds(health.failures, health.successes, health.start_period)
     timing = Probe("tcp", interval=health.interval, timeout=health.timeout, thresholds=thresholds)
     if health.http is not None:
         return replace(timing, kind="http", url=render(health.http, context, where=where))
     if health.tcp is not None:
-        return replace(timing, port=ports[health.tcp])
+        host, port = tcp_address(health.tcp)
+        return replace(timing, host=host, port=port)
     assert health.command is not None
     command = tuple(render(part, context, where=where) for part in health.command)
     return replace(timing, kind="command", command=command)

@@ -9,7 +9,6 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,10 @@ from sqlalchemy import Connection
 
 from roost.auth import Actor
 from roost.domain.errors import InvalidInput
-from roost.domain.health import Thresholds
 from roost.domain.probe_spec import HealthSpec
 from roost.domain.spec import AppSpec
 from roost.domain.templates import render
-from roost.runtime.plan import INHERITED, Probe
+from roost.runtime.plan import INHERITED, Probe, probe_of
 from roost.runtime.probes import run_probe
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
@@ -32,25 +30,17 @@ WHERE = "validate"
 def validate_probe(spec: HealthSpec, context: Mapping[str, Any]) -> Probe:
     """The probe ``spec`` names, rendered (``tcp`` is ``host:port`` here: nothing of the
     instance, its ports included, exists yet)."""
-    timing = Probe(
-        "tcp",
-        interval=spec.interval,
-        timeout=spec.timeout,
-        thresholds=Thresholds(spec.failures, spec.successes, spec.start_period),
-    )
-    if spec.http is not None:
-        return replace(timing, kind="http", url=render(spec.http, context, where=WHERE))
-    if spec.tcp is not None:
-        address = render(spec.tcp, context, where=WHERE)
+
+    def host_and_port(template: str) -> tuple[str, int]:
+        address = render(template, context, where=WHERE)
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise InvalidInput(
                 f"validate.tcp rendered to {address!r}: use host:port", code="VALIDATION_FAILED"
             )
-        return replace(timing, host=host.strip("[]"), port=int(port))
-    assert spec.command is not None
-    command = tuple(render(part, context, where=WHERE) for part in spec.command)
-    return replace(timing, kind="command", command=command)
+        return host.strip("[]"), int(port)
+
+    return probe_of(spec, context, WHERE, host_and_port)
 
 
 async def validate_new_instance(

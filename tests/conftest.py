@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from roost.api.app import create_app
 from roost.composition import open_context
+from roost.registry.database import Registry
 from roost.registry.tables import metadata
 from roost.services.context import Context
 from roost.settings import Settings, sqlite_url
@@ -110,9 +111,16 @@ def settings(tmp_path: Path, database_url: str, worker_id: str) -> Settings:
 
 @asynccontextmanager
 async def opened_context(settings: Settings) -> AsyncIterator[Context]:
-    """A context on ``settings`` with every table empty, closed afterwards."""
+    """A context on ``settings`` with every table empty, closed afterwards. The tables
+    are emptied before the context opens: its background jobs read them at once, and a
+    TRUNCATE beside their reads can deadlock."""
+    registry = Registry(settings.database_url)
+    try:
+        await registry.open()
+        await registry.write(_empty_all_tables)
+    finally:
+        await registry.close()
     ctx = await open_context(settings)
-    await ctx.registry.write(_empty_all_tables)
     try:
         yield ctx
     finally:

@@ -31,7 +31,7 @@ async def run_probe(probe: Probe, cwd: Path, env: Mapping[str, str]) -> ProbeRes
     started = time.perf_counter()
     if probe.kind == "tcp":
         assert probe.port is not None
-        error = await _connect(probe.port, probe.timeout, probe.host)
+        error = await connect_error(probe.port, probe.timeout, probe.host)
     elif probe.kind == "http":
         assert probe.url is not None
         error = await _get(probe.url, probe.timeout)
@@ -56,7 +56,7 @@ def _since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _connect(port: int, within: float, host: str = "127.0.0.1") -> str | None:
+async def connect_error(port: int, within: float, host: str = "127.0.0.1") -> str | None:
     """None when ``host:port`` accepts a connection within ``within`` seconds."""
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import Callable, Iterator
 
 from roost.runtime.listeners import RecentListeners
 from roost.runtime.plan import Probe, ServicePlan
-from roost.runtime.probes import run_probe
+from roost.runtime.probes import connect_error, run_probe
 
 READY_POLL_FIRST = 0.01  # a small service is up within tens of milliseconds
 READY_POLL_GROWTH = 1.5  # each wait longer than the last, so a slow service costs few checks,
@@ -28,17 +26,9 @@ def ready_polls(*, probe: bool) -> Iterator[float]:
 
 
 async def listening(port: int, host: str = "127.0.0.1", within: float = 0.5) -> bool:
-    """Whether ``port`` accepts a connection: a bare non-blocking connect, no streams (a
-    check every few milliseconds while many services start must cost next to nothing)."""
-    loop = asyncio.get_running_loop()
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setblocking(False)
-        try:
-            async with asyncio.timeout(within):
-                await loop.sock_connect(probe, (host, port))
-        except (OSError, TimeoutError):
-            return False
-    return True
+    """Whether ``port`` accepts a connection (the TCP probe's bare connect: a check every
+    few milliseconds while many services start must cost next to nothing)."""
+    return await connect_error(port, within, host) is None
 
 
 async def probe_passes(probe: Probe, plan: ServicePlan) -> bool:

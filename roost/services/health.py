@@ -191,8 +191,7 @@ async def _restart(
     try:
         async with ctx.locks(instance.instance_id):
             await ctx.runtime.stop_service(instance.instance_id, plan.service)
-            fresh = [p for p in await runner.plans(ctx, instance) if p.service == plan.service]
-            await ctx.runtime.start(fresh, all_or_nothing=False)
+            await runner.start_service(ctx, instance, plan.service)
     except StartFailed as exc:
         outcome, why = "error", f"{why}; the restart failed: {exc.message}"
     except Exception as error:

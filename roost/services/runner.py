@@ -131,9 +131,8 @@ async def service_action(
         if verb in ("stop", "restart"):
             await ctx.runtime.stop_service(instance.instance_id, service)
         if verb in ("start", "restart"):
-            planned = [p for p in await plans(ctx, current) if p.service == service]
             try:
-                await ctx.runtime.start(planned, all_or_nothing=False)
+                await start_service(ctx, current, service)
             except StartFailed as exc:
                 raise start_failed(exc) from None
 
@@ -141,6 +140,13 @@ async def service_action(
         record(f"service.{verb}", instance, details={"service": service})
 
     await commit(ctx, actor, apply)
+
+
+async def start_service(ctx: Context, instance: Instance, service: str) -> None:
+    """Start one service of an instance whose others run, its files rendered again first
+    (the caller holds the instance's lock)."""
+    planned = [p for p in await plans(ctx, instance) if p.service == service]
+    await ctx.runtime.start(planned, all_or_nothing=False)
 
 
 def no_such_service(instance: Instance, service: str) -> NotFound:

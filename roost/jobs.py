@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -35,6 +36,20 @@ def log_and_go_on(job: str, error: Exception) -> None:
     log_failure(log, error, "background job %s failed", job)
 
 
+@dataclass
+class JobStats:
+    """What a job did, for ``GET /metrics``."""
+
+    runs: int = 0
+    failures: int = 0
+    seconds: float = 0.0  # spent running
+
+    def ran(self, seconds: float, *, failed: bool) -> None:
+        self.runs += 1
+        self.failures += failed
+        self.seconds += seconds
+
+
 @dataclass(frozen=True)
 class Every:
     """``step`` every ``interval`` seconds; with ``at_close``, once more when the jobs
@@ -46,6 +61,7 @@ class Every:
     clock: Clock = SYSTEM_CLOCK
     at_close: bool = False
     on_error: Callable[[str, Exception], None] = field(default=log_and_go_on, repr=False)
+    stats: JobStats = field(default_factory=JobStats, compare=False, repr=False)
 
     async def run_forever(self) -> None:
         while True:
@@ -53,10 +69,14 @@ class Every:
             await self.run_once()
 
     async def run_once(self) -> None:
+        began = time.perf_counter()
+        failed = False
         try:
             await self.step()
         except Exception as exc:
+            failed = True
             self.on_error(self.name, exc)
+        self.stats.ran(time.perf_counter() - began, failed=failed)
 
 
 class Jobs:
@@ -70,6 +90,11 @@ class Jobs:
     @property
     def names(self) -> list[str]:
         return [job.name for job in self._jobs]
+
+    def stats(self) -> dict[str, JobStats]:
+        """Each running job's stats, where it keeps them."""
+        found = {job.name: getattr(job, "stats", None) for job in self._jobs}
+        return {name: stats for name, stats in found.items() if isinstance(stats, JobStats)}
 
     def start(self, jobs: Iterable[Job]) -> None:
         for job in jobs:

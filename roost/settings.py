@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.names import has_control
 from roost.domain.sizes import parse_size
@@ -47,6 +48,8 @@ class Settings:
     auth_required: bool = False  # bearer tokens over TCP (roost serve resolves --auth)
     allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the bind
     trusted_origins: tuple[str, ...] = ()  # browser origins allowed to act (and CORS)
+    metrics_interval_s: float = 15.0  # how often every running instance is sampled
+    metrics_retention_s: float = 7 * 86_400.0  # samples older than this are dropped
 
     @classmethod
     def load(
@@ -100,6 +103,14 @@ class Settings:
             ),
             allowed_hosts=_words(env.get("ROOST_ALLOWED_HOSTS")),
             trusted_origins=_words(env.get("ROOST_TRUSTED_ORIGINS")),
+            metrics_interval_s=_seconds(
+                env.get("ROOST_METRICS_INTERVAL"), default=15, field="ROOST_METRICS_INTERVAL"
+            ),
+            metrics_retention_s=_seconds(
+                env.get("ROOST_METRICS_RETENTION"),
+                default=7 * 86_400,
+                field="ROOST_METRICS_RETENTION",
+            ),
         )
 
 
@@ -151,6 +162,14 @@ def _count(value: str | None, *, default: int, field: str, least: int = 0) -> in
             f"{field} must be a whole number from {least} to 1000", code="INVALID_SETTING"
         )
     return int(value)
+
+
+def _seconds(value: str | None, *, default: float, field: str) -> float:
+    """A duration (``15s``, ``7d``), at least a second."""
+    seconds = parse_duration(value, field=field) if value else default
+    if seconds < 1:
+        raise InvalidInput(f"{field} must be at least 1s", code="INVALID_SETTING")
+    return seconds
 
 
 def sqlite_url(path: Path) -> str:

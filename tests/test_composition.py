@@ -57,8 +57,9 @@ async def test_by_default_every_standard_job_runs(settings: Settings) -> None:
             "cache-expiry",
             "log-rotation",
             "health-checks",
+            "metrics-sampler",
         ]
-        assert len(STANDARD_JOBS) == 4
+        assert len(STANDARD_JOBS) == 5
     finally:
         await ctx.close()
     assert ctx.jobs.names == []

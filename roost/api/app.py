@@ -7,16 +7,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from roost import __version__
-from roost.api import compat, health
+from roost.api import compat, health, prometheus
 from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
-from roost.api.errors import ERROR_RESPONSES, install_error_handlers
+from roost.api.errors import install_error_handlers
 from roost.api.middleware.authentication import Authentication
 from roost.api.middleware.bodies import ControlPlaneBodies
 from roost.api.middleware.guard import RequestGuard
@@ -39,8 +39,8 @@ from roost.api.v1 import (
     users,
 )
 from roost.api.v1 import health as health_checks
+from roost.api.v1 import metrics as metrics_routes
 from roost.composition import open_context
-from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
 from roost.services.context import Context
 from roost.settings import Settings
@@ -58,7 +58,7 @@ class RoostApp:
         self.api = api
         self.metrics = metrics
         self.data_plane = DataPlane(lambda: api.state.context, metrics.cache)
-        self._control = ControlPlaneBodies(api, limit=settings.max_body_bytes)
+        self._control = metrics.timed(ControlPlaneBodies(api, limit=settings.max_body_bytes))
         bound = urlsplit(settings.url).hostname or ""
         # with auth off, the Host is what stops a rebound name; with auth on, the token
         hosts = None if settings.auth_required else AllowedHosts([*settings.allowed_hosts, bound])
@@ -136,19 +136,15 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         recovery,
         services,
         health_checks,
+        metrics_routes,
+        prometheus,
         users,
         tokens,
         grants,
         compat,
     ):
         app.include_router(module.router)
-    metrics = Metrics()
-
-    @app.get("/metrics", response_class=Response, tags=["metrics"], responses=ERROR_RESPONSES)
-    async def prometheus() -> Response:
-        """Prometheus text format."""
-        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
-
+    metrics = app.state.metrics = Metrics()
     _describe_data_plane(app)
     return RoostApp(app, metrics, chosen)
 

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from roost.cli import access, admin, health, instances, output, run, status
+from roost.cli import access, admin, health, instances, metrics, output, run, status
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     admin,
     health,
     instances,
+    metrics,
     run,
     status,
 )  # importing each registers its commands on ``app``

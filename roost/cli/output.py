@@ -72,6 +72,24 @@ def note(message: str) -> None:
 HEALTH_STYLES = {"healthy": "green", "unhealthy": "yellow", "error": "red", "unknown": "dim"}
 
 
+def short_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def short_size(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return str(int(value))
+
+
 def styled_health(health: str) -> str:
     """A dot and the word: health is never told by colour alone."""
     style = HEALTH_STYLES.get(health, "")

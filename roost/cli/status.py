@@ -16,24 +16,6 @@ STATUS_COLUMNS = (
 )  # fmt: skip
 
 
-def _short(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def _size(value: int | None) -> str:
-    if value is None:
-        return "-"
-    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}"
-    return str(value)
-
-
 @command(name="status")
 def status(
     ctx: typer.Context,
@@ -67,10 +49,10 @@ def status(
                 s["status"],
                 str(s["pid"] or "-"),
                 str(s["port"] or "-"),
-                _short(s["uptime_s"]),
+                output.short_duration(s["uptime_s"]),
                 str(s["restarts"]),
                 "-" if s["cpu_percent"] is None else f"{s['cpu_percent']:.1f}%",
-                _size(s["rss_bytes"]),
+                output.short_size(s["rss_bytes"]),
             )
     output.out.print(table)
     failed = [row for row in rows if row["state"] == "error"]

@@ -47,6 +47,7 @@ ON_INSTANCE: dict[str, Role] = {
     "instance.read": Role.VIEWER,
     "keys.read": Role.VIEWER,
     "usage.read": Role.VIEWER,
+    "metrics.read": Role.VIEWER,
     "events.read": Role.VIEWER,
     "cache.read": Role.VIEWER,
     "instance.start": Role.OPERATOR,
@@ -81,7 +82,15 @@ CACHE_ACTIONS = frozenset({"cache.read", "cache.write"})  # all a cache token ma
 # Actions on no one instance: any caller but a cache token may ask (what a list shows
 # is filtered by what the caller may see).
 ON_NOTHING = frozenset(
-    {"instance.list", "events.read", "ports.list", "app.list", "app.read", "token.own"}
+    {
+        "instance.list",
+        "metrics.list",  # /metrics, usage, top: of the instances the caller may see
+        "events.read",
+        "ports.list",
+        "app.list",
+        "app.read",
+        "token.own",
+    }
 )
 ADMIN_ONLY = frozenset(
     {"app.register", "registry.recover", "secret.rotate-key", "user.manage", "token.any"}

@@ -1,4 +1,4 @@
-"""Durations as people write them: ``500ms``, ``10s``, ``2m``, ``1h``, or seconds."""
+"""Durations as people write them: ``500ms``, ``10s``, ``2m``, ``1h``, ``7d``, or seconds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 from roost.domain.errors import InvalidInput
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "": 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$")
 
 
 def parse_duration(value: str | float, *, field: str = "duration") -> float:

@@ -103,10 +103,19 @@ class InstanceHealth:
     error: str | None = None
     checked_at: float | None = None
     services: dict[str, ServiceHealth] = field(default_factory=dict)
+    checks: int = 0  # counted since this server began checking it, for the metrics
+    failed_checks: int = 0  # checks where a probe failed or could not run, or all was gone
 
     def settle(self, at: float) -> None:
         """The instance's health and error from its services', after a check at ``at``."""
         self.checked_at = at
+        if self.services:
+            self.checks += 1
+            self.failed_checks += any(
+                s.checked_at == at
+                and (s.health is Health.ERROR or s.last is None or not s.last.passed)
+                for s in self.services.values()
+            )
         self.health = worst(s.health for s in self.services.values())
         failing = [
             f"{name}: {s.error}"

@@ -78,6 +78,7 @@ class ServiceSpec(Frozen):
     restart: Literal["always", "on-failure", "no"] = "on-failure"
     health: HealthSpec | None = None
     restart_on_unhealthy: Annotated[int, Field(ge=1, le=1000)] | None = None  # failures
+    metrics: Annotated[str, Field(pattern=r"^https?://")] | None = None  # its Prometheus text
     secrets: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     stop_timeout: float = 10.0
@@ -367,6 +368,8 @@ def _templates(app: AppSpec, where: str) -> list[str]:
             check(value, f"{at}.env.{key}", service.secrets)
         for key, text in service.health.templates() if service.health else []:
             check(text, f"{at}.health{key}")
+        if service.metrics is not None:
+            check(service.metrics, f"{at}.metrics")
     for key, text in app.validation.templates() if app.validation else []:
         check(text, f"{where}.validate{key}")
     for path, file in app.files.items():

@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from roost.domain.metrics import METRICS
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stored as naive UTC everywhere, returned as aware UTC."""
@@ -240,4 +242,20 @@ grants = Table(
     Column("role", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "user_pk"),
+)
+
+# Each instance's metric samples (roost.domain.metrics): raw ones (step 0) every sampler
+# interval, merged into buckets of ``step`` seconds as they age, dropped after retention.
+metric_samples = Table(
+    "metric_samples",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("instance_pk", Integer, ForeignKey("instances.pk", ondelete="CASCADE"), nullable=False),
+    Column("t", Float, nullable=False),  # unix time
+    Column("span", Float, nullable=False),  # seconds the sample covers
+    Column("step", Integer, nullable=False),  # 0: as sampled; else the bucket merged into
+    *(Column(name, Float, nullable=True) for name in METRICS),
+    Column("scraped", JSON, nullable=True),  # the services' own metrics, "service:name"
+    Index(None, "instance_pk", "t"),
+    Index(None, "step", "t"),
 )

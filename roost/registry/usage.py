@@ -55,3 +55,12 @@ def reset(conn: Connection, instance_pk: int, feature_id: str | None) -> list[st
     if feature_id is not None:
         query = query.where(usage.c.feature_id == feature_id)
     return [row.feature_id for row in conn.execute(query.returning(usage.c.feature_id))]
+
+
+def consumed_by_instance(conn: Connection) -> dict[int, dict[str, int]]:
+    """Every instance's consumption, by instance primary key and feature."""
+    found: dict[int, dict[str, int]] = {}
+    query = select(usage.c.instance_pk, usage.c.feature_id, usage.c.consumed)
+    for row in conn.execute(query.order_by(usage.c.instance_pk, usage.c.feature_id)):
+        found.setdefault(int(row.instance_pk), {})[row.feature_id] = int(row.consumed)
+    return found

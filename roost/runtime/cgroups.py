@@ -46,6 +46,16 @@ class Confinement:
         return prefix
 
 
+@dataclass(frozen=True)
+class CgroupUsage:
+    """What an instance's cgroup counted; None where none of its cgroups counts it (v1
+    keeps CPU time in cpuacct, which roost does not join)."""
+
+    cpu_seconds: float | None
+    memory_bytes: int | None
+    version: str
+
+
 class Cgroups:
     def __init__(self, scope: str, root: Path = ROOT) -> None:
         self.scope = f"roost-{scope}"
@@ -164,6 +174,26 @@ class Cgroups:
             pass
         return 0
 
+    def usage(self, instance_id: str, joined: list[Path]) -> CgroupUsage:
+        """CPU seconds and memory of the instance's cgroup, each where its processes
+        joined one that counts it (``joined``: the ``cgroup.procs`` they joined)."""
+        cpu_s: float | None = None
+        memory: int | None = None
+        if "memory" in self.bases:
+            folder = self.bases["memory"] / instance_id
+            if folder / "cgroup.procs" in joined:
+                name = "memory.current" if self.version == CGROUP_V2 else "memory.usage_in_bytes"
+                memory = _read_int(folder / name)
+        if self.version == CGROUP_V2 and "cpu" in self.bases:
+            folder = self.bases["cpu"] / instance_id
+            if folder / "cgroup.procs" in joined:
+                with contextlib.suppress(OSError, ValueError):
+                    for line in (folder / "cpu.stat").read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "usage_usec":
+                            cpu_s = int(value) / 1e6
+        return CgroupUsage(cpu_s, memory, self.version)
+
     def freeze(self, instance_id: str, frozen: bool) -> bool:
         """Freeze or thaw the whole instance; False when no freezer is available."""
         if "freezer" not in self.bases:
@@ -193,6 +223,13 @@ class Cgroups:
                     folder.rmdir()
             with contextlib.suppress(OSError):
                 base.rmdir()
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _writable(path: Path) -> bool:

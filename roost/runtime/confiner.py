@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from roost.runtime.cgroups import Cgroups, Confinement
+from roost.runtime.cgroups import Cgroups, CgroupUsage, Confinement
 from roost.runtime.errors import CannotConfine
 from roost.runtime.limits import Limits
 
@@ -38,6 +38,13 @@ class Confiner:
     def killed_for_memory(self, instance_id: str, exit_code: int | None, oom_before: int) -> bool:
         """An exit by SIGKILL while the instance's count of OOM kills went up."""
         return exit_code == -signal.SIGKILL and self.oom_kills(instance_id) > oom_before
+
+    def usage(self, instance_id: str) -> CgroupUsage | None:
+        """What the instance's cgroups counted; None when it joined none."""
+        confinement = self._confinements.get(instance_id)
+        if self.cgroups is None or confinement is None or not confinement.procs:
+            return None
+        return self.cgroups.usage(instance_id, confinement.procs)
 
     def freeze(self, instance_id: str, frozen: bool) -> bool:
         """Freeze or thaw the instance with the cgroup freezer; False where there is

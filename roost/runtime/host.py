@@ -88,6 +88,7 @@ class LocalHost:
         self._scope = scope or f"host-{secrets.token_hex(4)}"
         self._listeners = RecentListeners()  # one dump of listening ports serves every start
         self._spawner = ThreadPoolExecutor(SPAWN_THREADS, thread_name_prefix="roost-spawn")
+        self._table = processes.ProcessTable()  # one look at /proc serves every measure
 
     async def spawn(self, plan: ServicePlan, prepare: Callable[[], Sequence[str]]) -> Spawned:
         # in a thread: a cgroup's files wait on the kernel's cgroup lock (which every
@@ -145,7 +146,7 @@ class LocalHost:
         processes.let_go(spawned)
 
     def usage(self, spawned: Spawned) -> Usage | None:
-        return processes.usage(spawned)
+        return processes.usage(spawned, self._table)
 
     def uptime(self, spawned: Spawned) -> float:
         return processes.uptime(spawned)

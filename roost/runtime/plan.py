@@ -53,6 +53,7 @@ class ServicePlan:
     depends_on: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)  # the instance's, all services together
     restart_on_unhealthy: int | None = None  # failures in a row that restart the service
+    metrics_url: str | None = None  # where the service serves its own Prometheus text
 
     @property
     def health_probe(self) -> Probe | None:
@@ -119,6 +120,9 @@ def plan_instance(
                 depends_on=tuple(definition.depends_on),
                 limits=limits,
                 restart_on_unhealthy=definition.restart_on_unhealthy,
+                metrics_url=None
+                if definition.metrics is None
+                else render(definition.metrics, context, where=f"{where}.metrics"),
             )
         )
     return plans

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from roost.runtime.cgroups import CgroupUsage
 from roost.runtime.inventory import Found
 from roost.runtime.plan import ServicePlan
 
@@ -28,6 +29,32 @@ class ServiceState:
     exit_code: int | None = None
     cpu_percent: float | None = None
     rss_bytes: int | None = None
+    cpu_seconds: float | None = None  # used so far (a counter)
+    processes: int = 0
+
+
+@dataclass(frozen=True)
+class InstanceUsage:
+    """What an instance's processes use now: from its cgroup where it has one that
+    counts it (``source``), else summed over its services' processes."""
+
+    services: list[ServiceState]
+    cpu_seconds: float
+    memory_bytes: int
+    processes: int
+    source: str  # "cgroup-v2", "cgroup-v1" (memory only: v1 CPU is per process), "processes"
+
+    @classmethod
+    def of(cls, services: list[ServiceState], counted: CgroupUsage | None) -> InstanceUsage:
+        cpu_s = sum(s.cpu_seconds or 0.0 for s in services)
+        memory = sum(s.rss_bytes or 0 for s in services)
+        source = "processes"
+        if counted is not None and counted.memory_bytes is not None:
+            memory, source = counted.memory_bytes, counted.version
+        if counted is not None and counted.cpu_seconds is not None:
+            cpu_s = counted.cpu_seconds
+        processes = sum(s.processes for s in services)
+        return cls(services, cpu_s, memory, processes, source)
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,10 @@ class Runtime(Protocol):
     def states(self, instance_id: str, *, measured: bool = True) -> list[ServiceState]:
         """Each service as it runs now; with ``measured``, its CPU and memory too (which
         costs a look at every process of the host)."""
+        ...
+
+    def usage(self, instance_id: str) -> InstanceUsage:
+        """Each service measured, and the instance as a whole."""
         ...
 
     def enforcement(self, instance_id: str) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class Spawned:
 class Usage:
     cpu_percent: float  # since the previous reading (0.0 on the first)
     rss_bytes: int  # the leader and its descendants
+    cpu_seconds: float = 0.0  # used so far by the leader, its descendants and reaped ones
+    processes: int = 1
 
 
 @dataclass
@@ -129,6 +131,8 @@ class ServiceRun:
             exit_code=self.exit_code,
             cpu_percent=usage.cpu_percent if usage else None,
             rss_bytes=usage.rss_bytes if usage else None,
+            cpu_seconds=usage.cpu_seconds if usage else None,
+            processes=usage.processes if usage else 0,
         )
 
 

@@ -27,6 +27,7 @@ from roost.runtime.inventory import Found, belongs
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook, restart_wanted
 from roost.runtime.protocol import (
+    InstanceUsage,
     Recorded,
     RuntimeListener,
     ServiceExit,
@@ -58,10 +59,6 @@ class LocalSupervisor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._background = Background()  # exits told, give-ups, restarts after a backoff
         self._journaling = Background()  # changes told, which settle() waits for
-
-    @property
-    def cgroups(self) -> Cgroups | None:
-        return self.confiner.cgroups
 
     def listen(self, listener: RuntimeListener) -> None:
         self._listener = listener
@@ -315,7 +312,7 @@ class LocalSupervisor:
         return missing
 
     async def inventory(self) -> list[Found]:
-        folders = sorted(set(self.cgroups.bases.values())) if self.cgroups else []
+        folders = sorted(set(c.bases.values())) if (c := self.confiner.cgroups) else []
         return await asyncio.to_thread(self.host.inventory, folders)
 
     async def sweep(self, found: Sequence[Found]) -> list[Found]:
@@ -368,6 +365,9 @@ class LocalSupervisor:
                 usage = self.host.usage(live) if measured else None
                 states.append(run.state(usage, self.host.uptime(live)))
         return states
+
+    def usage(self, instance_id: str) -> InstanceUsage:
+        return InstanceUsage.of(self.states(instance_id), self.confiner.usage(instance_id))
 
     def enforcement(self, instance_id: str) -> dict[str, Any]:
         runs = self.services(instance_id)

@@ -23,6 +23,7 @@ from roost.services.apps import AppCatalog
 from roost.services.directory import Directory
 from roost.services.health_book import HealthBook
 from roost.services.locks import InstanceLocks
+from roost.services.metrics_book import MetricsBook
 from roost.services.ordinals import OrdinalAllocator
 from roost.services.port_allocator import PortAllocator
 from roost.settings import Settings
@@ -47,6 +48,7 @@ class Context:
     directory: Directory
     locks: InstanceLocks = field(default_factory=InstanceLocks)
     health: HealthBook = field(default_factory=HealthBook)
+    metrics: MetricsBook = field(default_factory=MetricsBook)
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
 

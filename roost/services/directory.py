@@ -72,6 +72,7 @@ class Directory:
         self._loading: dict[str, asyncio.Task[Tenant]] = {}
         self._active: dict[int, datetime] = {}
         self.activity_writes = 0
+        self.operations: dict[str, int] = {}  # data-plane requests served, by instance
 
     def cached(self, instance_id: str) -> Tenant | None:
         return self._known.get(instance_id)
@@ -98,7 +99,8 @@ class Directory:
         self._known.pop(instance_id, None)
 
     def touch(self, tenant: Tenant) -> None:
-        """Note activity; at most once per interval it is queued for the registry."""
+        """Count a request; at most once per interval it is queued for the registry."""
+        self.operations[tenant.instance_id] = self.operations.get(tenant.instance_id, 0) + 1
         now = self.clock()
         if now - tenant.last_touch >= ACTIVITY_INTERVAL_S:
             tenant.last_touch = now

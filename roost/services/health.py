@@ -73,7 +73,7 @@ async def check(ctx: Context, instance: Instance) -> Checked:
     at = time.time()
     running = {s.service: s for s in ctx.runtime.states(instance.instance_id, measured=False)}
     # not active, or the runtime has not taken it up yet (the server is booting): unknown
-    plans = await _plans(ctx, instance) if instance.state is State.ACTIVE and running else []
+    plans = await plans_of(ctx, instance) if instance.state is State.ACTIVE and running else []
     if len(plans) == 1:  # the common case, without a task of its own
         await _check_service(known, plans[0], running.get(plans[0].service), at)
     else:
@@ -87,7 +87,8 @@ async def check(ctx: Context, instance: Instance) -> Checked:
     return Checked(instance, before, known, min(intervals, default=DEFAULT_INTERVAL))
 
 
-async def _plans(ctx: Context, instance: Instance) -> list[ServicePlan]:
+async def plans_of(ctx: Context, instance: Instance) -> list[ServicePlan]:
+    """The services' plans as probes and the sampler use them (kept until it changes)."""
     plans = ctx.health.plans(instance)
     if plans is None:
         plans = await runner.probe_plans(ctx, instance)

@@ -17,6 +17,7 @@ import random
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import State
 from roost.failures import log_failure
+from roost.jobs import JobStats
 from roost.services import health
 from roost.services.context import Context
 from roost.services.queries import every_instance
@@ -42,6 +43,7 @@ class HealthSweep:
         self._tasks: set[asyncio.Task[None]] = set()
         self._refreshed_at = float("-inf")
         self._random = random.Random()  # its own: the module's state is everyone's
+        self.stats = JobStats()  # a run is one instance checked
 
     async def run_forever(self) -> None:
         clock = self._ctx.clock
@@ -83,14 +85,17 @@ class HealthSweep:
     async def _check(self, instance: Instance) -> None:
         instance_id = instance.instance_id
         interval = health.DEFAULT_INTERVAL
+        began, failed = self._ctx.clock.monotonic(), False
         try:
             async with self._gate:
                 checked = await health.check(self._ctx, instance)
             interval = checked.interval
             self._finished.append(checked)
         except Exception as error:
+            failed = True
             log_failure(log, error, "could not check the health of %s", instance_id)
         finally:
+            self.stats.ran(self._ctx.clock.monotonic() - began, failed=failed)
             self._running.discard(instance_id)
             if instance_id in self._due:
                 jitter = self._random.uniform(0, interval * JITTER)

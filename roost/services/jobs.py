@@ -13,6 +13,7 @@ from roost.jobs import Every, Job
 from roost.services.context import Context
 from roost.services.health_sweep import HealthSweep
 from roost.services.logs import ROTATE_EVERY_S, rotate_logs
+from roost.services.metrics_sampler import MetricsSampler
 
 ACTIVITY_FLUSH_EVERY_S = 1.0
 CACHE_EXPIRY_EVERY_S = 1.0
@@ -47,4 +48,14 @@ def health_checks(ctx: Context) -> Job:
     return HealthSweep(ctx)
 
 
-STANDARD_JOBS: tuple[JobFactory, ...] = (activity_flush, cache_expiry, log_rotation, health_checks)
+def metric_sampling(ctx: Context) -> Job:
+    return MetricsSampler(ctx)
+
+
+STANDARD_JOBS: tuple[JobFactory, ...] = (
+    activity_flush,
+    cache_expiry,
+    log_rotation,
+    health_checks,
+    metric_sampling,
+)

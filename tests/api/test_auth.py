@@ -238,3 +238,34 @@ async def test_only_an_admin_makes_admin_tokens_and_apps(server: Server) -> None
         listed = (await admin.get("/v1/tokens")).json()["tokens"]
         assert all("token" not in t for t in listed) and len(listed) >= 4
         assert not any(made.json()["token"] in str(t) for t in listed)
+
+
+async def test_metrics_usage_and_top_show_only_what_one_may_see(server: Server) -> None:
+    from roost.services.metrics_sampler import MetricsSampler
+
+    async with server.client(server.admin) as admin:
+        assert (await admin.post("/v1/instances", json={"instance_id": "adm"})).status_code == 201
+    assert await MetricsSampler(server.ctx).sample() == 2
+
+    async def seen(token: str | None, path: str) -> set[str]:
+        async with server.client(token) as http:
+            got = await http.get(path)
+            assert got.status_code == 200, got.text
+            if path == "/metrics":
+                return {
+                    line.split('instance_id="')[1].split('"')[0]
+                    for line in got.text.splitlines()
+                    if line.startswith("roost_instance_info{")
+                }
+            return {r["instance_id"] for r in got.json()["instances"]}
+
+    for path in ("/metrics", "/v1/usage", "/v1/top"):
+        assert await seen(server.admin, path) == {"a1", "adm"}, path
+        assert await seen(server.alice, path) == {"a1"}, path
+        assert await seen(server.vera, path) == {"a1"}, path
+    async with server.client(server.alice) as alice:
+        assert (await alice.get("/v1/instances/a1/metrics")).status_code == 200
+        denied = await alice.get("/v1/instances/adm/metrics")
+        assert (denied.status_code, denied.json()["code"]) == (403, "ACCESS_DENIED")
+    async with server.client(None) as nobody:
+        assert (await nobody.get("/metrics")).status_code == 401

@@ -58,8 +58,8 @@ async def start(
 
 def cgroup(context: Context, controller: str) -> Path:
     supervisor = context.runtime
-    assert isinstance(supervisor, LocalSupervisor) and supervisor.cgroups is not None
-    cgroups = supervisor.cgroups
+    assert isinstance(supervisor, LocalSupervisor) and supervisor.confiner.cgroups is not None
+    cgroups = supervisor.confiner.cgroups
     assert cgroups.version == "cgroup-v1", "cgroup v1 is writable here"
     return ROOT / controller / cgroups.scope / "1"
 
@@ -102,6 +102,19 @@ async def test_cpu_is_capped(client: httpx.AsyncClient, context: Context) -> Non
     await asyncio.sleep(1.5)
     used = sum(process.cpu_times()[:2]) - before
     assert used < 0.6  # a spinning loop uncapped takes ~1.5 s of CPU here
+
+
+async def test_memory_is_measured_by_its_cgroup(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    hold = "held = bytearray(48 * 1024 * 1024)\nimport time\ntime.sleep(60)\n"
+    await start(client, app(hold, {"memory": "256M"}))
+    await asyncio.sleep(0.5)
+    measured = context.runtime.usage("1")
+    counted = int((cgroup(context, "memory") / "memory.usage_in_bytes").read_text())
+    assert measured.source == "cgroup-v1"  # memory from the cgroup; CPU from the processes
+    assert measured.memory_bytes >= 48 * 1024 * 1024
+    assert abs(measured.memory_bytes - counted) < 8 * 1024 * 1024
 
 
 async def test_pids_are_capped(client: httpx.AsyncClient, context: Context) -> None:

@@ -101,6 +101,8 @@ def document(c: Cell) -> Req:
 MATRIX: dict[str, Row] = {
     "GET /health": Row("open", 200, lambda c: Req("GET", "/health")),
     "GET /metrics": Row("user", 200, lambda c: Req("GET", "/metrics")),
+    "GET /v1/usage": Row("user", 200, lambda c: Req("GET", "/v1/usage")),
+    "GET /v1/top": Row("user", 200, lambda c: Req("GET", "/v1/top")),
     "GET /v1/apps": Row("user", 200, lambda c: Req("GET", "/v1/apps")),
     "GET /v1/apps/{name}": Row("user", 200, lambda c: Req("GET", "/v1/apps/default")),
     "POST /v1/apps": Row(
@@ -178,6 +180,7 @@ MATRIX: dict[str, Row] = {
     "GET /v1/instances/{instance_id}/public-key": Row("viewer", 404, on("GET", "/public-key")),
     "GET /v1/instances/{instance_id}/logs": Row("operator", 200, on("GET", "/logs")),
     "GET /v1/instances/{instance_id}/ports": Row("viewer", 200, on("GET", "/ports")),
+    "GET /v1/instances/{instance_id}/metrics": Row("viewer", 200, on("GET", "/metrics")),
     "GET /v1/instances/{instance_id}/secrets": Row("operator", 200, on("GET", "/secrets")),
     "GET /v1/instances/{instance_id}/secrets/{name}": Row(
         "owner", 200, on("GET", "/secrets/api_key")

@@ -93,6 +93,7 @@ class Load:
                     ("write", "PUT", "/v1/instances/known/config", {"json": {"m": MARKER}}),
                     ("cache", "GET", "/v1/cache/k", {"headers": known}),
                     ("touch", "PUT", "/v1/cache/k", {"content": b"v", "headers": fresh}),
+                    ("metrics", "GET", "/metrics", {}),
                 ):
                     response = http.request(method, path, **extra)
                     self.seen.append(
@@ -110,7 +111,8 @@ def test_a_registry_that_goes_away_is_503_and_comes_back_by_itself(
     postgres: Postgres, tmp_path: Path
 ) -> None:
     port = free_port()
-    with server(tmp_path / "home", port, "--database-url", postgres.url):
+    home = tmp_path / "home"
+    with server(home, port, "--database-url", postgres.url, ROOST_METRICS_INTERVAL="1"):
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as http:
             created = http.post("/v1/instances", json={"instance_id": "known"})
@@ -127,13 +129,16 @@ def test_a_registry_that_goes_away_is_503_and_comes_back_by_itself(
             time.sleep(4)
             during = len(load.seen)
             postgres.start()
+            back = time.time()
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 time.sleep(0.5)
                 recent = load.seen[-10:]
                 if len(load.seen) > during + 10 and all(s < 300 for _, s, _, _ in recent):
                     break
-            time.sleep(1)
+            time.sleep(2)
+            with httpx.Client(base_url=base, timeout=30) as http:
+                found = http.get("/v1/instances/known/metrics", params={"since": "1m"}).json()
         finally:
             load.stop.set()
             worker.join(timeout=60)
@@ -148,6 +153,11 @@ def test_a_registry_that_goes_away_is_503_and_comes_back_by_itself(
         "what the data plane holds is served while the registry is away"
     )
     assert all(status < 300 for _, status, _, _ in load.seen[-10:]), "it came back by itself"
+    assert all(status == 200 for kind, status, _, _ in load.seen if kind == "metrics"), (
+        "/metrics serves the last samples while the registry is away"
+    )
+    keys = found["series"]["cache_keys"]
+    assert any(t + 1 >= back for t, _ in keys), "the sampler went on after the outage"
 
     log = (tmp_path / f"serve-{port}.log").read_text()
     assert log.count("cannot be reached") == 1 and log.count("answers again") == 1, log[-3000:]

@@ -12,7 +12,7 @@ import fcntl
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from roost.composition import open_context
 from roost.registry.database import Registry
 from roost.registry.tables import metadata
 from roost.services.context import Context
+from roost.services.jobs import STANDARD_JOBS, JobFactory
 from roost.settings import Settings, sqlite_url
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -110,7 +111,9 @@ def settings(tmp_path: Path, database_url: str, worker_id: str) -> Settings:
 
 
 @asynccontextmanager
-async def opened_context(settings: Settings) -> AsyncIterator[Context]:
+async def opened_context(
+    settings: Settings, jobs: Iterable[JobFactory] = STANDARD_JOBS
+) -> AsyncIterator[Context]:
     """A context on ``settings`` with every table empty, closed afterwards. The tables
     are emptied before the context opens: its background jobs read them at once, and a
     TRUNCATE beside their reads can deadlock."""
@@ -120,7 +123,7 @@ async def opened_context(settings: Settings) -> AsyncIterator[Context]:
         await registry.write(_empty_all_tables)
     finally:
         await registry.close()
-    ctx = await open_context(settings)
+    ctx = await open_context(settings, jobs=jobs)
     try:
         yield ctx
     finally:

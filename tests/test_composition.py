@@ -58,8 +58,9 @@ async def test_by_default_every_standard_job_runs(settings: Settings) -> None:
             "log-rotation",
             "health-checks",
             "metrics-sampler",
+            "webhooks",
         ]
-        assert len(STANDARD_JOBS) == 5
+        assert len(STANDARD_JOBS) == 6
     finally:
         await ctx.close()
     assert ctx.jobs.names == []

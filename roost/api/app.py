@@ -37,6 +37,7 @@ from roost.api.v1 import (
     tokens,
     transfer,
     users,
+    webhooks,
 )
 from roost.api.v1 import health as health_checks
 from roost.api.v1 import metrics as metrics_routes
@@ -141,6 +142,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         users,
         tokens,
         grants,
+        webhooks,
         compat,
     ):
         app.include_router(module.router)

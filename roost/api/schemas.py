@@ -71,6 +71,10 @@ class RestartMany(InstanceIds):
     )
 
 
+class UpgradeMany(RestartMany):
+    version: Version | None = Field(default=None, description="default: the app's current")
+
+
 class InstanceCreate(Strict):
     app: IdText | None = None
     version: Version | None = None

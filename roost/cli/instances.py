@@ -7,9 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from roost.cli import output
-from roost.cli.base import InstanceArg, JsonFlag, command
+from roost.cli.base import InstanceArg, JsonFlag, TargetArg, command
 from roost.cli.client import CliError, client_of
-from roost.cli.run import many, select
+from roost.cli.run import (
+    AppOption,
+    MaxUnavailable,
+    RollingFlag,
+    RollTimeout,
+    TagOption,
+    many,
+    one_of,
+    select,
+    streamed,
+)
 
 
 def _parse_config(pairs: list[str]) -> dict[str, Any]:
@@ -163,24 +173,46 @@ def clone(
 @command()
 def upgrade(
     ctx: typer.Context,
-    instance_id: Annotated[str, typer.Argument(help="Instance id.", show_default=False)],
-    version: Annotated[
-        str | None, typer.Option("--version", help="Target version (default: the app's current).")
+    target: TargetArg,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", "--version", help="Target version (default: the app's current)."),
     ] = None,
+    app: AppOption = None,
+    tag: TagOption = None,
+    rolling: RollingFlag = False,
+    max_unavailable: MaxUnavailable = 1,
+    timeout: RollTimeout = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Move an instance to another app version: re-render its files, restart it if active."""
-    before = client_of(ctx).json("GET", f"/v1/instances/{instance_id}")
-    body = {} if version is None else {"version": version}
-    after = client_of(ctx).json("POST", f"/v1/instances/{instance_id}/upgrade", json=body)
-    if as_json:
-        output.print_json(after)
-    elif before["version"] == after["version"]:
-        output.out.print(f"{instance_id} is already on {after['app']} {after['version']}")
-    else:
-        output.out.print(
-            f"upgraded {instance_id}: {after['app']} {before['version']} -> {after['version']}"
-        )
+    """Move instances (ID or all) to another app version: re-render their files, restart
+    the active ones (--rolling: a few at a time, each healthy before the next)."""
+    client = client_of(ctx)
+    ids = select(client, target, app, tag, runnable=False)
+    extra: dict[str, Any] = {} if to is None else {"version": to}
+    if rolling:
+        extra["rolling"] = {"max_unavailable": max_unavailable, "timeout": timeout}
+    if len(ids) == 1 and not rolling:
+        instance_id = ids[0]
+        before = client.json("GET", f"/v1/instances/{instance_id}")
+        after = client.json("POST", f"/v1/instances/{instance_id}/upgrade", json=extra)
+        if as_json:
+            output.print_json(after)
+        elif before["version"] == after["version"]:
+            output.out.print(f"{instance_id} is already on {after['app']} {after['version']}")
+        else:
+            output.out.print(
+                f"upgraded {instance_id}: {after['app']} {before['version']} -> {after['version']}"
+            )
+        return
+
+    def line(instance: dict[str, Any]) -> str:
+        if as_json:
+            return output.dumps(instance)
+        return f"{instance['instance_id']}: {instance['app']} {instance['version']}"
+
+    batch = streamed(client, "/v1/instances/upgrade", extra, line)
+    many(ids, "upgrade", one_of(batch), batch)
 
 
 @command()

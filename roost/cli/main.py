@@ -17,6 +17,7 @@ from roost.cli.config import config_app
 from roost.cli.exports import export_app
 from roost.cli.secrets import secret_app
 from roost.cli.server import ServerUnavailable
+from roost.cli.webhooks import webhook_app
 from roost.domain.errors import RoostError
 
 __all__ = ["app", "hoist_global_options", "main"]
@@ -37,6 +38,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(access.user_app, name="user")
 app.add_typer(access.token_app, name="token")
+app.add_typer(webhook_app, name="webhook")
 
 GLOBAL_OPTIONS = ("--home", "--url", "--database-url")
 

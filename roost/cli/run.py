@@ -163,13 +163,26 @@ def _act_many(
 ) -> Callable[[list[str]], Iterator[Outcome]]:
     """The server acts on all of them in one request and streams each outcome."""
     line = Lines(client, action, as_json)
+    extra = {} if rolling is None else {"rolling": rolling}
+    return streamed(client, f"/v1/instances/{action}", extra, line, before=line.prepare)
+
+
+def streamed(
+    client: Client,
+    path: str,
+    extra: dict[str, Any],
+    line: Callable[[dict[str, Any]], str],
+    *,
+    before: Callable[[], None] | None = None,
+) -> Callable[[list[str]], Iterator[Outcome]]:
+    """A batch for :func:`many`: one POST of the ids (and ``extra``) to ``path``, each
+    streamed outcome a line of result or its failure."""
 
     def outcomes(ids: list[str]) -> Iterator[Outcome]:
-        line.prepare()
-        body: dict[str, Any] = {"instance_ids": ids}
-        if rolling is not None:
-            body["rolling"] = rolling
-        for text in client.stream_lines(f"/v1/instances/{action}", method="POST", json=body):
+        if before is not None:
+            before()
+        body = {"instance_ids": ids, **extra}
+        for text in client.stream_lines(path, method="POST", json=body):
             item = json.loads(text)
             if "error" in item:
                 yield item["instance_id"], CliError(item["error"], item["code"])
@@ -177,6 +190,30 @@ def _act_many(
                 yield item["instance_id"], line(item["instance"])
 
     return outcomes
+
+
+def one_of(batch: Callable[[list[str]], Iterator[Outcome]]) -> Callable[[str], str]:
+    """Work on one id through a batch of one (its failure raised)."""
+
+    def one(instance_id: str) -> str:
+        for _, result in batch([instance_id]):
+            if isinstance(result, CliError):
+                raise result
+            return result
+        raise CliError("the server stopped answering", "INCOMPLETE")
+
+    return one
+
+
+RollingFlag = Annotated[
+    bool, typer.Option("--rolling", help="A few at a time, each healthy before the next.")
+]
+MaxUnavailable = Annotated[
+    int, typer.Option("--max-unavailable", min=1, help="With --rolling: how many at once.")
+]
+RollTimeout = Annotated[
+    float, typer.Option(min=0.1, help="With --rolling: seconds for each to be healthy.")
+]
 
 
 def service_target(target: str) -> tuple[str, str] | None:
@@ -225,15 +262,9 @@ def restart(
     target: TargetArg,
     app: AppOption = None,
     tag: TagOption = None,
-    rolling: Annotated[
-        bool, typer.Option("--rolling", help="A few at a time, each healthy before the next.")
-    ] = False,
-    max_unavailable: Annotated[
-        int, typer.Option("--max-unavailable", min=1, help="With --rolling: how many at once.")
-    ] = 1,
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="With --rolling: seconds for each to be healthy.")
-    ] = 60.0,
+    rolling: RollingFlag = False,
+    max_unavailable: MaxUnavailable = 1,
+    timeout: RollTimeout = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Restart instances: stop, then start with current config (--rolling: stop at the
@@ -249,15 +280,7 @@ def restart(
         return
     roll = {"max_unavailable": max_unavailable, "timeout": timeout}
     batch = _act_many(client, "restart", as_json, rolling=roll)
-
-    def one(instance_id: str) -> str:
-        for _, result in batch([instance_id]):
-            if isinstance(result, CliError):
-                raise result
-            return result
-        raise CliError("the server stopped answering", "INCOMPLETE")
-
-    many(ids, "restart", one, batch)
+    many(ids, "restart", one_of(batch), batch)
 
 
 for _action, _verb, _help in (

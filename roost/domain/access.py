@@ -93,7 +93,14 @@ ON_NOTHING = frozenset(
     }
 )
 ADMIN_ONLY = frozenset(
-    {"app.register", "registry.recover", "secret.rotate-key", "user.manage", "token.any"}
+    {
+        "app.register",
+        "registry.recover",
+        "secret.rotate-key",
+        "user.manage",
+        "token.any",
+        "webhook.manage",
+    }
 )
 
 

@@ -259,3 +259,37 @@ metric_samples = Table(
     Index(None, "instance_pk", "t"),
     Index(None, "step", "t"),
 )
+
+# Webhooks (roost.domain.webhooks): where alerts are POSTed, and each delivery's fate.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(32), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=True),  # None: every alert
+    Column("instances", JSON, nullable=True),
+    Column("apps", JSON, nullable=True),
+    Column("secret_encrypted", Text, nullable=True),  # sealed with the secret key
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(32), nullable=False, unique=True),
+    Column("webhook_pk", Integer, ForeignKey("webhooks.pk", ondelete="CASCADE"), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("instance_id", String(200), nullable=True),
+    Column("body", Text, nullable=False),  # the JSON POSTed, the same at every attempt
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "webhook_pk", "pk"),
+    Index(None, "status"),
+)

@@ -91,6 +91,7 @@ class ServiceExit:
     exit_code: int | None
     reason: str  # "exited with code 3", "was killed by SIGKILL", ...
     then: str  # "restarting in 0.5 s", "gave up", "not restarted (policy)"
+    oom_killed: bool = False  # the kernel killed it for its memory limit
 
 
 class RuntimeListener(Protocol):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost.runtime.plan import ServicePlan
 from roost.runtime.policy import RestartBook
-from roost.runtime.protocol import ServiceChange, ServiceState
+from roost.runtime.protocol import ServiceChange, ServiceExit, ServiceState
 
 if TYPE_CHECKING:
     import asyncio
@@ -93,6 +93,7 @@ class ServiceRun:
     reason: str = ""  # why it last exited, in words
     gone: bool = False  # the process exited
     oom_before: int = 0  # the cgroup's OOM kills when it was spawned
+    oom_killed: bool = False  # its last exit was the kernel's, for the memory limit
     unwatch: Any = field(default=None, repr=False)  # stops the exit watch
     pending: asyncio.Future[None] | None = field(default=None, repr=False)
 
@@ -119,6 +120,13 @@ class ServiceRun:
             exit_code=self.exit_code,
         )
 
+    def exit(self, then: str) -> ServiceExit:
+        """Its last exit, as the listener is told of it, with what follows (``then``)."""
+        plan = self.plan
+        return ServiceExit(
+            plan.instance_id, plan.service, self.exit_code, self.reason, then, self.oom_killed
+        )
+
     def state(self, usage: Usage | None, uptime: float | None) -> ServiceState:
         """The run as it is shown, with what its live process uses (measured by the host)."""
         live = self.live
@@ -134,6 +142,10 @@ class ServiceRun:
             cpu_seconds=usage.cpu_seconds if usage else None,
             processes=usage.processes if usage else 0,
         )
+
+
+def memory_kill(limit: int | None) -> str:
+    return f"was killed for going over its memory limit ({limit} bytes)"
 
 
 def describe_exit(code: int | None) -> str:

@@ -30,11 +30,10 @@ from roost.runtime.protocol import (
     InstanceUsage,
     Recorded,
     RuntimeListener,
-    ServiceExit,
     ServiceState,
 )
 from roost.runtime.readiness import ready_polls
-from roost.runtime.runs import ServiceRun, Spawned, Status, describe_exit
+from roost.runtime.runs import ServiceRun, Spawned, Status, describe_exit, memory_kill
 
 TAIL_LINES = 10
 STRAY_GRACE = 5.0  # seconds a stray has to act on SIGTERM
@@ -166,10 +165,9 @@ class LocalSupervisor:
         self._unwatch(run)
         if run.spawned is not None:
             run.exit_code = self.host.exit_code(run.spawned)
-        run.reason = describe_exit(run.exit_code)
-        if self.confiner.killed_for_memory(run.plan.instance_id, run.exit_code, run.oom_before):
-            limit = run.plan.limits.memory
-            run.reason = f"was killed for going over its memory limit ({limit} bytes)"
+        oom = self.confiner.killed_for_memory(run.plan.instance_id, run.exit_code, run.oom_before)
+        run.oom_killed = oom
+        run.reason = memory_kill(run.plan.limits.memory) if oom else describe_exit(run.exit_code)
         if run.status is not Status.RUNNING:
             return  # starting (the start loop reports it) or stopping (expected)
         if not restart_wanted(run.plan.restart, run.exit_code):
@@ -192,9 +190,7 @@ class LocalSupervisor:
 
     def _tell_exit(self, run: ServiceRun, then: str) -> None:
         if self._listener is not None:
-            plan = run.plan
-            exited = ServiceExit(plan.instance_id, plan.service, run.exit_code, run.reason, then)
-            self._background.run(self._listener.service_exited(exited))
+            self._background.run(self._listener.service_exited(run.exit(then)))
 
     async def _restart_later(self, run: ServiceRun, delay: float) -> None:
         await self.clock.sleep(delay)

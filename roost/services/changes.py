@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from roost.auth import Actor
+from roost.domain.clock import utcnow
 from roost.domain.model import Instance
+from roost.domain.webhooks import ALERT_EVENTS, Alert
 from roost.registry.events import record_event
 from roost.services.context import Context
 
@@ -29,6 +31,7 @@ class Recorder:
         self._conn = conn
         self._actor = actor
         self.touched: set[str] = set()  # instance ids the change recorded events for
+        self.alerts: list[Alert] = []  # its events that webhooks may be told of
 
     def __call__(
         self,
@@ -57,6 +60,9 @@ class Recorder:
         )
         if instance_id is not None:
             self.touched.add(instance_id)
+        if action in ALERT_EVENTS:
+            at = utcnow().isoformat()
+            self.alerts.append(Alert(action, instance_id, app, outcome, details or {}, at))
 
 
 Change = Callable[[Connection, Recorder], T]
@@ -65,18 +71,23 @@ Change = Callable[[Connection, Recorder], T]
 async def commit(ctx: Context, actor: Actor, change: Change[T]) -> T:
     """Run ``change`` in one transaction; once it committed, every instance it recorded
     an event for is forgotten where it is held (``Context.forget``), so the next request
-    reads it anew."""
+    reads it anew, and its alerts go to the webhooks."""
     touched: set[str] = set()
+    alerts: list[Alert] = []
 
     def unit(conn: Connection) -> T:
         record = Recorder(conn, actor)
         try:
-            return change(conn, record)
+            done = change(conn, record)
+            alerts[:] = record.alerts
+            return done
         finally:
             touched.update(record.touched)
 
     try:
-        return await ctx.registry.write(unit)
+        committed = await ctx.registry.write(unit)
     finally:
         for instance_id in touched:
             ctx.forget(instance_id)
+    ctx.alerts.add(alerts)
+    return committed

@@ -19,6 +19,7 @@ from roost.jobs import Background, Jobs
 from roost.registry.database import Registry
 from roost.runtime.protocol import Runtime
 from roost.secrets import SecretBox
+from roost.services.alerts import AlertInbox
 from roost.services.apps import AppCatalog
 from roost.services.directory import Directory
 from roost.services.health_book import HealthBook
@@ -49,6 +50,7 @@ class Context:
     locks: InstanceLocks = field(default_factory=InstanceLocks)
     health: HealthBook = field(default_factory=HealthBook)
     metrics: MetricsBook = field(default_factory=MetricsBook)
+    alerts: AlertInbox = field(default_factory=AlertInbox)
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
 

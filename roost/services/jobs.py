@@ -14,6 +14,7 @@ from roost.services.context import Context
 from roost.services.health_sweep import HealthSweep
 from roost.services.logs import ROTATE_EVERY_S, rotate_logs
 from roost.services.metrics_sampler import MetricsSampler
+from roost.services.webhook_dispatch import WebhookDispatcher
 
 ACTIVITY_FLUSH_EVERY_S = 1.0
 CACHE_EXPIRY_EVERY_S = 1.0
@@ -52,10 +53,15 @@ def metric_sampling(ctx: Context) -> Job:
     return MetricsSampler(ctx)
 
 
+def webhook_deliveries(ctx: Context) -> Job:
+    return WebhookDispatcher(ctx)
+
+
 STANDARD_JOBS: tuple[JobFactory, ...] = (
     activity_flush,
     cache_expiry,
     log_rotation,
     health_checks,
     metric_sampling,
+    webhook_deliveries,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from roost.auth import Actor
@@ -45,16 +45,30 @@ async def act_many(
     """Apply a lifecycle action to many instances at once (a bounded number at a time);
     each outcome as soon as it is known. One failure does not stop the others, and an
     action under way finishes even if nobody reads its outcome any more."""
+    async for outcome in on_each(
+        ctx, instance_ids, lambda i: act(ctx, actor, i, action), action.value
+    ):
+        yield outcome
+
+
+async def on_each(
+    ctx: Context,
+    instance_ids: list[str],
+    work: Callable[[str], Awaitable[Instance]],
+    what: str,
+) -> AsyncIterator[tuple[str, Instance | RoostError]]:
+    """``work`` on each instance (once per id), :data:`ACT_CONCURRENCY` at a time, each
+    outcome (the instance, or why not) as soon as it is known."""
     gate = asyncio.Semaphore(ACT_CONCURRENCY)
 
     async def one(instance_id: str) -> tuple[str, Instance | RoostError]:
         async with gate:
             try:
-                return instance_id, await act(ctx, actor, instance_id, action)
+                return instance_id, await work(instance_id)
             except RoostError as exc:
                 return instance_id, exc
             except Exception:
-                log.exception("%s of %s failed", action.value, instance_id)
+                log.exception("%s of %s failed", what, instance_id)
                 return instance_id, InternalError("internal server error")
 
     tasks = [ctx.background.run(one(i)) for i in dict.fromkeys(instance_ids)]

@@ -43,6 +43,7 @@ class RuntimeEvents:
                     "exit_code": exited.exit_code,
                     "reason": exited.reason,
                     "then": exited.then,
+                    "oom_killed": exited.oom_killed,
                 },
             )
 

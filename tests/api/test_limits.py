@@ -86,7 +86,7 @@ async def test_memory_past_the_limit_is_killed_and_the_event_says_why(
     assert "going over its memory limit" in instance["error"]
     events = (await client.get("/v1/events", params={"instance_id": "1"})).json()["events"]
     [exited] = [e for e in events if e["action"] == "service.exited"]
-    assert exited["details"]["exit_code"] == -9
+    assert exited["details"]["exit_code"] == -9 and exited["details"]["oom_killed"] is True
     assert exited["details"]["reason"] == (
         f"was killed for going over its memory limit ({64 * 1024 * 1024} bytes)"
     )

@@ -77,6 +77,38 @@ async def test_a_roll_restarts_each_in_turn_and_stops_at_the_first_unhealthy(
     assert untouched == {i: after[i] for i in ("3", "4")}
 
 
+async def test_a_rolling_upgrade_stops_at_the_first_unhealthy(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    assert (await client.post("/v1/apps", json=SPEC)).status_code == 201
+    ids = ["1", "2", "3"]
+    for instance_id in ids:
+        body = {"app": "rolled", "instance_id": instance_id}
+        assert (await client.post("/v1/instances", json=body)).status_code == 201
+        assert (await client.post(f"/v1/instances/{instance_id}/start")).status_code == 200
+    # version 2 loses instance 2's health 0.3 s after it starts
+    breaks_two = "sleep 0.3; {% if instance.id == '2' %}rm -f data/ok; {% endif %}exec sleep 100000"
+    v2 = {**SPEC, "version": "2"}
+    v2["services"] = {"web": {**SPEC["services"]["web"], "command": ["sh", "-c", breaks_two]}}  # type: ignore[dict-item]
+    assert (await client.post("/v1/apps", json=v2)).status_code == 200
+
+    body = {"instance_ids": ids, "version": "2", "rolling": {"max_unavailable": 1, "timeout": 2}}
+    answer = await client.post("/v1/instances/upgrade", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    outcomes = {line["instance_id"]: line.get("code", "ok") for line in lines}
+    assert outcomes == {"1": "ok", "2": "NOT_HEALTHY", "3": "ROLL_STOPPED"}
+    assert lines[0]["instance"]["version"] == "2"
+    assert lines[2]["error"] == "not upgraded: the roll stopped at '2'"
+    versions = {i: (await client.get(f"/v1/instances/{i}")).json()["version"] for i in ids}
+    assert versions == {"1": "2", "2": "2", "3": "1"}  # 3 was not touched
+
+    plain = await client.post("/v1/instances/upgrade", json={"instance_ids": ["3", "nope"]})
+    lines = {json.loads(line)["instance_id"]: json.loads(line) for line in plain.text.splitlines()}
+    assert lines["3"]["instance"]["version"] == "2"  # the app's current version
+    assert lines["nope"]["code"] == "INSTANCE_NOT_FOUND"
+
+
 async def test_rolling_options_are_checked(client: httpx.AsyncClient) -> None:
     body = {"instance_ids": ["1"], "rolling": {"max_unavailable": 0}}
     refused = await client.post("/v1/instances/restart", json=body)

@@ -102,6 +102,21 @@ MATRIX: dict[str, Row] = {
     "GET /health": Row("open", 200, lambda c: Req("GET", "/health")),
     "GET /metrics": Row("user", 200, lambda c: Req("GET", "/metrics")),
     "GET /v1/usage": Row("user", 200, lambda c: Req("GET", "/v1/usage")),
+    "POST /v1/webhooks": Row(
+        "admin", 201, lambda c: Req("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/"})
+    ),
+    "GET /v1/webhooks": Row("admin", 200, lambda c: Req("GET", "/v1/webhooks")),
+    # an admin may: the hook is missing
+    "GET /v1/webhooks/{webhook_id}": Row("admin", 404, lambda c: Req("GET", "/v1/webhooks/none")),
+    "DELETE /v1/webhooks/{webhook_id}": Row(
+        "admin", 404, lambda c: Req("DELETE", "/v1/webhooks/none")
+    ),
+    "GET /v1/webhooks/{webhook_id}/deliveries": Row(
+        "admin", 404, lambda c: Req("GET", "/v1/webhooks/none/deliveries")
+    ),
+    "POST /v1/webhooks/{webhook_id}/ping": Row(
+        "admin", 404, lambda c: Req("POST", "/v1/webhooks/none/ping")
+    ),
     "GET /v1/top": Row("user", 200, lambda c: Req("GET", "/v1/top")),
     "GET /v1/apps": Row("user", 200, lambda c: Req("GET", "/v1/apps")),
     "GET /v1/apps/{name}": Row("user", 200, lambda c: Req("GET", "/v1/apps/default")),
@@ -196,6 +211,7 @@ MATRIX: dict[str, Row] = {
         "operator", 404, on("POST", "/services/web/restart")
     ),
     "POST /v1/instances/{instance_id}/upgrade": Row("owner", 200, on("POST", "/upgrade", json={})),
+    "POST /v1/instances/upgrade": Row("owner", 200, many("upgrade"), stream=True),
     "POST /v1/instances/{instance_id}/health-check": Row(
         "operator", 200, on("POST", "/health-check")
     ),

@@ -71,3 +71,25 @@ def test_restart_rolling_goes_one_at_a_time(runner: CliRunner, live_server: Sett
     one = ok(runner, live_server, "restart", "2", "--rolling", "--timeout", "10")
     assert one.strip() == "2: active"
     ok(runner, live_server, "down", "all")
+
+
+def test_upgrade_to_a_version_rolling(runner: CliRunner, live_server: Settings) -> None:
+    spec = {
+        "name": "hc",
+        "version": "1",
+        "ports": {"http": "auto"},
+        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
+    }
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=spec, params={"default": "true"}).status_code == 201
+        assert http.post("/v1/apps", json={**spec, "version": "2"}).status_code == 200
+    ok(runner, live_server, "create", "1", "--version", "1")
+    ok(runner, live_server, "create", "2", "--version", "1")
+    ok(runner, live_server, "up", "all")
+    rolled = ok(runner, live_server, "upgrade", "all", "--to", "2", "--rolling")
+    assert rolled.splitlines() == ["1: hc 2", "2: hc 2", "upgrade: 2 of 2 succeeded"]
+    again = ok(runner, live_server, "upgrade", "1", "--to", "2")
+    assert again.strip() == "1 is already on hc 2"
+    missing = roost(runner, live_server, "upgrade", "all", "--to", "9")
+    assert missing.exit_code == 1 and "(PARTIAL_FAILURE)" in missing.stderr
+    ok(runner, live_server, "down", "all")

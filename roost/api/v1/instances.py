@@ -23,6 +23,7 @@ from roost.api.schemas import (
     InstancePath,
     RestartMany,
     Tag,
+    UpgradeMany,
     UsageConsume,
     UsageList,
     UsageOut,
@@ -281,6 +282,28 @@ async def reset_usage(
 
 class InstanceUpgrade(BaseModel):
     version: Version | None = None
+
+
+@router.post(
+    "/upgrade",
+    response_class=StreamingResponse,
+    responses={200: {"content": {NDJSON: {}}, "description": "one JSON line per instance"}},
+)
+async def upgrade_instances(body: UpgradeMany, ctx: Ctx, caller: Caller) -> StreamingResponse:
+    """Move many instances to ``version`` (default: their app's current one), streamed
+    as the lifecycle actions on many are; with ``rolling``, ``max_unavailable`` at a
+    time, each healthy again before the next, the first that is not stopping the roll."""
+    if body.rolling is not None:
+        roll = rolling.Roll(body.rolling.max_unavailable, body.rolling.timeout)
+        return _stream(rolling.upgrade_rolling(ctx, caller, body.instance_ids, roll, body.version))
+    return _stream(
+        lifecycle.on_each(
+            ctx,
+            body.instance_ids,
+            lambda i: upgrades.upgrade_instance(ctx, caller, i, body.version),
+            "upgrade",
+        )
+    )
 
 
 @router.post("/{instance_id}/upgrade", response_model=InstanceOut)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from roost.domain.errors import InvalidInput
 
 GAUGES = (
+    "up",  # 1 while every service runs (or it has none to run), else 0
     "cpu_percent",  # of one core, averaged over the span
     "memory_bytes",
     "processes",
@@ -27,6 +28,7 @@ GAUGES = (
 COUNTS = ("restarts", "cache_ops", "health_checks", "health_failures")
 METRICS = GAUGES + COUNTS
 UNITS = {
+    "up": "",
     "cpu_percent": "%",
     "memory_bytes": "bytes",
     "processes": "",

@@ -78,7 +78,7 @@ def samples_of(conn: Connection, instance_pk: int, since: float) -> list[Sample]
 class UsageRow:
     instance_pk: int
     covered_s: float  # what the samples cover: the time the instance was active
-    running_s: float  # of which with a process running
+    running_s: float  # of which with every service running (``up``)
     restarts: int
     cache_ops: int
     health_checks: int
@@ -97,7 +97,7 @@ def usage_since(conn: Connection, since: float) -> list[UsageRow]:
         select(
             c.instance_pk,
             func.sum(c.span),
-            func.sum(case((c.processes > 0, c.span), else_=0.0)),
+            func.sum(case((c.up > 0, c.span), else_=0.0)),
             func.coalesce(func.sum(c.restarts), 0),
             func.coalesce(func.sum(c.cache_ops), 0),
             func.coalesce(func.sum(c.health_checks), 0),

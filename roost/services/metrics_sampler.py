@@ -129,8 +129,13 @@ class MetricsSampler:
             failed_checks=known.failed_checks if known else 0,
         )
         before = self._before.get(instance_id)
-        span = ctx.settings.metrics_interval_s if before is None else now - before.at
+        if before is None:  # the first: since it changed last (started), at most an interval
+            since = unix - instance.updated_at.timestamp()
+            span = min(ctx.settings.metrics_interval_s, max(0.001, since))
+        else:
+            span = now - before.at
         values: dict[str, float] = {
+            "up": 1.0 if all(s.status == "running" for s in usage.services) else 0.0,
             "memory_bytes": usage.memory_bytes,
             "processes": usage.processes,
             "uptime_s": max((s.uptime_s or 0.0 for s in usage.services), default=0.0),

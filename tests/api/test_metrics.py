@@ -92,6 +92,7 @@ async def test_the_sampler_measures_a_running_instance(
     found = await series(client, "m1", since="1h")
     assert len(found["memory_bytes"]) == 2 and found["memory_bytes"][-1][1] > 1_000_000
     assert [p[1] for p in found["processes"]] == [1, 1]
+    assert [p[1] for p in found["up"]] == [1, 1]
     assert len(found["cpu_percent"]) == 1  # from the second sample on
     assert 5 < found["cpu_percent"][0][1] < 150  # it burns about half a core
     assert found["cache_keys"][-1][1] == 2 and found["cache_bytes"][-1][1] == 12
@@ -196,12 +197,16 @@ async def test_usage_and_top(client: httpx.AsyncClient, context: Context) -> Non
     await sampler.sample()
     await asyncio.sleep(0.3)
     await sampler.sample()
+    stopped = await client.post("/v1/instances/m2/services/web/stop")
+    assert stopped.status_code == 200, stopped.text
+    await asyncio.sleep(0.3)
+    await sampler.sample()  # m2 is active with its one service stopped: not up
     got = await client.get("/v1/usage", params={"since": "1h"})
     assert got.status_code == 200, got.text
     report = got.json()
     rows = {r["instance_id"]: r for r in report["instances"]}
     assert set(rows) == {"m1", "m2"}
-    assert 0 < rows["m1"]["uptime_percent"] <= 100
+    assert 0 < rows["m2"]["uptime_percent"] < rows["m1"]["uptime_percent"] <= 100
     assert rows["m1"]["memory_bytes_max"] > 1_000_000 and rows["m1"]["restarts"] == 0
     assert {r["instance_id"] for r in report["top_memory"]} == {"m1", "m2"}
     assert (await client.get("/v1/usage", params={"since": "0s"})).status_code == 400
@@ -215,6 +220,8 @@ async def test_usage_and_top(client: httpx.AsyncClient, context: Context) -> Non
         "m2",
     }
     assert second[0]["memory_bytes"] >= second[1]["memory_bytes"]
-    assert all(5 < r["cpu_percent"] < 150 for r in second), second  # since the first top
+    by_id = {r["instance_id"]: r for r in second}
+    assert 5 < by_id["m1"]["cpu_percent"] < 150, second  # since the first top
+    assert (by_id["m2"]["cpu_percent"], by_id["m2"]["processes"]) == (0, 0)  # web stopped
     bad = await client.get("/v1/top", params={"sort": "colour"})
     assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_SORT")

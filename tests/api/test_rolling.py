@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 # healthy while data/ok is there; an instance with data/flaky loses it 0.3 s after each
 # start: its start passes its probe, but it never passes five checks in a row
 FLAKY = "sleep 0.3; if [ -f data/flaky ]; then rm -f data/ok; fi; exec sleep 100000"
-SPEC = {
+SPEC: dict[str, Any] = {
     "name": "rolled",
     "version": "1",
     "install": ["sh", "-c", "mkdir -p data && touch data/ok"],
@@ -89,11 +89,15 @@ async def test_a_rolling_upgrade_stops_at_the_first_unhealthy(
     # version 2 loses instance 2's health 0.3 s after it starts
     breaks_two = "sleep 0.3; {% if instance.id == '2' %}rm -f data/ok; {% endif %}exec sleep 100000"
     v2 = {**SPEC, "version": "2"}
-    v2["services"] = {"web": {**SPEC["services"]["web"], "command": ["sh", "-c", breaks_two]}}  # type: ignore[dict-item]
+    v2["services"] = {"web": {**SPEC["services"]["web"], "command": ["sh", "-c", breaks_two]}}
     assert (await client.post("/v1/apps", json=v2)).status_code == 200
 
-    body = {"instance_ids": ids, "version": "2", "rolling": {"max_unavailable": 1, "timeout": 2}}
-    answer = await client.post("/v1/instances/upgrade", json=body, timeout=60)
+    rolled: dict[str, Any] = {
+        "instance_ids": ids,
+        "version": "2",
+        "rolling": {"max_unavailable": 1, "timeout": 2},
+    }
+    answer = await client.post("/v1/instances/upgrade", json=rolled, timeout=60)
     assert answer.status_code == 200, answer.text
     lines = [json.loads(line) for line in answer.text.splitlines()]
     outcomes = {line["instance_id"]: line.get("code", "ok") for line in lines}
@@ -104,9 +108,9 @@ async def test_a_rolling_upgrade_stops_at_the_first_unhealthy(
     assert versions == {"1": "2", "2": "2", "3": "1"}  # 3 was not touched
 
     plain = await client.post("/v1/instances/upgrade", json={"instance_ids": ["3", "nope"]})
-    lines = {json.loads(line)["instance_id"]: json.loads(line) for line in plain.text.splitlines()}
-    assert lines["3"]["instance"]["version"] == "2"  # the app's current version
-    assert lines["nope"]["code"] == "INSTANCE_NOT_FOUND"
+    by_id = {json.loads(line)["instance_id"]: json.loads(line) for line in plain.text.splitlines()}
+    assert by_id["3"]["instance"]["version"] == "2"  # the app's current version
+    assert by_id["nope"]["code"] == "INSTANCE_NOT_FOUND"
 
 
 async def test_rolling_options_are_checked(client: httpx.AsyncClient) -> None:

@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 METRICS = (
+    "up",
     "cpu_percent",
     "memory_bytes",
     "processes",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from roost.auth import Actor
-from roost.domain.clock import utcnow
+from roost.domain.clock import rfc3339, utcnow
 from roost.domain.model import Instance
 from roost.domain.webhooks import ALERT_EVENTS, Alert
 from roost.registry.events import record_event
@@ -61,7 +61,7 @@ class Recorder:
         if instance_id is not None:
             self.touched.add(instance_id)
         if action in ALERT_EVENTS:
-            at = utcnow().isoformat()
+            at = rfc3339(utcnow()) or ""
             self.alerts.append(Alert(action, instance_id, app, outcome, details or {}, at))
 
 

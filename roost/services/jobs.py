@@ -50,7 +50,9 @@ def health_checks(ctx: Context) -> Job:
 
 
 def metric_sampling(ctx: Context) -> Job:
-    return MetricsSampler(ctx)
+    """Every active instance sampled, the first time one interval after the start."""
+    interval = ctx.settings.metrics_interval_s
+    return Every("metrics-sampler", interval, MetricsSampler(ctx).round, clock=ctx.clock)
 
 
 def webhook_deliveries(ctx: Context) -> Job:

@@ -22,6 +22,7 @@ from roost.services.metrics_exposition import health_by_id, render_instances
 from roost.services.queries import every_instance
 
 MAX_POINTS = 10_000  # per series in one answer
+AUTO_POINTS = 1000  # per series, when a window would hold more than MAX_POINTS samples
 TOP_SORTS = ("cpu", "memory", "restarts", "uptime", "id")
 TOP_OF_USAGE = 5
 
@@ -34,11 +35,9 @@ async def series_of(
     names = check_names(names)
     if since_s <= 0:
         raise InvalidInput("since must be a positive duration", code="INVALID_DURATION")
-    if step < 0 or (step == 0 and since_s / ctx.settings.metrics_interval_s > MAX_POINTS):
-        raise InvalidInput(
-            f"give a step: more than {MAX_POINTS} points per series", code="INVALID_STEP"
-        )
-    if step > 0 and since_s / step > MAX_POINTS:
+    if step == 0 and since_s / ctx.settings.metrics_interval_s > MAX_POINTS:
+        step = since_s / AUTO_POINTS  # a long window without a step: about that many points
+    if step < 0 or (step > 0 and since_s / step > MAX_POINTS):
         raise InvalidInput(f"step too small: over {MAX_POINTS} points", code="INVALID_STEP")
     instance = await ctx.registry.read(q.get_instance, instance_id)
     if instance is None:

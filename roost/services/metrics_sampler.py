@@ -24,7 +24,6 @@ from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import State
 from roost.failures import log_failure
 from roost.instance_dir import InstanceDir
-from roost.jobs import JobStats
 from roost.registry import metrics as store
 from roost.scrape import ScrapeFailed, scrape
 from roost.services.context import Context
@@ -51,7 +50,8 @@ class Reading:
 
 
 class MetricsSampler:
-    name = "metrics-sampler"
+    """Sampling, one round at a time (``services/jobs.py`` runs :meth:`round` every
+    ``ROOST_METRICS_INTERVAL``)."""
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -60,32 +60,18 @@ class MetricsSampler:
         self._compacted_at = float("-inf")
         self._client: httpx.AsyncClient | None = None
         self.samples_taken = 0
-        self.stats = JobStats()
 
-    async def run_forever(self) -> None:
-        clock = self._ctx.clock
-        interval = self._ctx.settings.metrics_interval_s
-        try:
-            await clock.sleep(interval)  # the first, one interval after the server starts
-            while True:
-                began = clock.monotonic()
-                failed = False
-                try:
-                    await self.sample()
-                except Exception as error:
-                    failed = True
-                    log_failure(log, error, "could not sample the instances' metrics")
-                self.stats.ran(clock.monotonic() - began, failed=failed)
-                if began - self._compacted_at >= COMPACT_EVERY_S:
-                    self._compacted_at = began
-                    try:
-                        await compact(self._ctx)
-                    except Exception as error:
-                        log_failure(log, error, "could not compact the metric samples")
-                await clock.sleep(max(0.0, interval - (clock.monotonic() - began)))
-        finally:
-            if self._client is not None:
-                await self._client.aclose()
+    async def round(self) -> None:
+        """One turn of the job: old samples compacted (every :data:`COMPACT_EVERY_S`),
+        then every active instance sampled."""
+        now = self._ctx.clock.monotonic()
+        if now - self._compacted_at >= COMPACT_EVERY_S:
+            self._compacted_at = now
+            try:
+                await compact(self._ctx)
+            except Exception as error:  # the samples are taken all the same
+                log_failure(log, error, "could not compact the metric samples")
+        await self.sample()
 
     async def sample(self) -> int:
         """Sample every active instance once and store it; how many were stored."""
@@ -108,7 +94,12 @@ class MetricsSampler:
                 except Exception as error:
                     log_failure(log, error, "could not sample %s", instance.instance_id)
 
-        await asyncio.gather(*(one(i, instance) for i, instance in enumerate(active)))
+        try:
+            await asyncio.gather(*(one(i, instance) for i, instance in enumerate(active)))
+        finally:
+            if self._client is not None:  # made by the round's first scrape
+                await self._client.aclose()
+                self._client = None
         # rendered off the event loop, once per round, for the scrapes until the next
         latest, health = ctx.metrics.all(), health_by_id(ctx)
         ctx.metrics.exposition = await asyncio.to_thread(render_instances, latest, health)

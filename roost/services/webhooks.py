@@ -136,5 +136,5 @@ async def deliveries(
 async def ping(ctx: Context, actor: Actor, webhook_id: str) -> None:
     """Send the hook a ``webhook.ping`` (its delivery shows in its deliveries)."""
     await get_webhook(ctx, actor, webhook_id)
-    at = utcnow().isoformat()
+    at = rfc3339(utcnow()) or ""
     ctx.alerts.add([Alert(PING, None, None, "ok", {"webhook": webhook_id, "by": actor.name}, at)])

@@ -12,18 +12,19 @@ from roost.settings import Settings
 from tests.cli.test_commands import ok, roost
 from tests.servers import listener
 
+SITE = {
+    "name": "hc",
+    "version": "1",
+    "ports": {"http": "auto"},
+    "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
+}
+
 
 def test_health_checks_now_and_exits_1_when_any_is_not_healthy(
     runner: CliRunner, live_server: Settings
 ) -> None:
-    spec = {
-        "name": "hc",
-        "version": "1",
-        "ports": {"http": "auto"},
-        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
-    }
     with httpx.Client(base_url=live_server.url) as http:
-        assert http.post("/v1/apps", json=spec).status_code == 201
+        assert http.post("/v1/apps", json=SITE).status_code == 201
         for instance_id in ("1", "2"):
             created = http.post("/v1/instances", json={"app": "hc", "instance_id": instance_id})
             assert created.status_code == 201
@@ -56,14 +57,8 @@ def test_create_validate_refuses_in_one_line(runner: CliRunner, live_server: Set
 
 
 def test_restart_rolling_goes_one_at_a_time(runner: CliRunner, live_server: Settings) -> None:
-    spec = {
-        "name": "hc",
-        "version": "1",
-        "ports": {"http": "auto"},
-        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
-    }
     with httpx.Client(base_url=live_server.url) as http:
-        assert http.post("/v1/apps", json=spec, params={"default": "true"}).status_code == 201
+        assert http.post("/v1/apps", json=SITE, params={"default": "true"}).status_code == 201
     ok(runner, live_server, "up", "1")
     ok(runner, live_server, "up", "2")
     rolled = ok(runner, live_server, "restart", "all", "--rolling", "--max-unavailable", "1")
@@ -74,15 +69,9 @@ def test_restart_rolling_goes_one_at_a_time(runner: CliRunner, live_server: Sett
 
 
 def test_upgrade_to_a_version_rolling(runner: CliRunner, live_server: Settings) -> None:
-    spec = {
-        "name": "hc",
-        "version": "1",
-        "ports": {"http": "auto"},
-        "services": {"site": {"command": [sys.executable, "-c", listener()], "ports": ["http"]}},
-    }
     with httpx.Client(base_url=live_server.url) as http:
-        assert http.post("/v1/apps", json=spec, params={"default": "true"}).status_code == 201
-        assert http.post("/v1/apps", json={**spec, "version": "2"}).status_code == 200
+        assert http.post("/v1/apps", json=SITE, params={"default": "true"}).status_code == 201
+        assert http.post("/v1/apps", json={**SITE, "version": "2"}).status_code == 200
     ok(runner, live_server, "create", "1", "--version", "1")
     ok(runner, live_server, "create", "2", "--version", "1")
     ok(runner, live_server, "up", "all")

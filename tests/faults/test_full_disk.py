@@ -135,6 +135,7 @@ def test_a_server_started_on_a_full_disk_serves_reads_or_says_why_not(disk: Path
         assert is_507(put(http, "tenant-1", "more", VALUE))
     assert (disk / "serve.lock").read_bytes() == b"", "a clean stop empties it"
     assert lock.startswith(b"pid ")
+    filler = fill(disk)  # what the clean stop freed (the lock emptied, the WAL checkpointed)
     refused = subprocess.run(  # no room even for its pid: one line, and nothing emptied
         [sys.executable, "-m", "roost", "--home", str(disk), "serve", "--port", str(port)],
         capture_output=True,

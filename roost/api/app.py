@@ -25,6 +25,7 @@ from roost.api.middleware.origins import Origins
 from roost.api.middleware.refusal import ASGIApp
 from roost.api.v1 import (
     apps,
+    backups,
     config,
     events,
     exports,
@@ -137,6 +138,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         recovery,
         services,
         health_checks,
+        backups,
         metrics_routes,
         prometheus,
         users,

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from roost.cli import access, admin, health, instances, metrics, output, run, status
+from roost.cli import access, admin, backups, health, instances, metrics, output, run, status
 from roost.cli.apps import apps_app
 from roost.cli.base import app
 from roost.cli.cache import cache_app
@@ -25,6 +25,7 @@ __all__ = ["app", "hoist_global_options", "main"]
 COMMAND_MODULES = (
     access,
     admin,
+    backups,
     health,
     instances,
     metrics,

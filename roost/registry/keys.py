@@ -25,3 +25,12 @@ def public_key(conn: Connection, instance_pk: int) -> str | None:
     query = select(instance_keys.c.public_pem).where(instance_keys.c.instance_pk == instance_pk)
     row = conn.execute(query).first()
     return None if row is None else str(row.public_pem)
+
+
+def key_pair(conn: Connection, instance_pk: int) -> tuple[str, str] | None:
+    """(public PEM, private key encrypted with the home's key), if it has one."""
+    query = select(instance_keys.c.public_pem, instance_keys.c.private_encrypted).where(
+        instance_keys.c.instance_pk == instance_pk
+    )
+    row = conn.execute(query).first()
+    return None if row is None else (str(row.public_pem), str(row.private_encrypted))

@@ -293,3 +293,27 @@ webhook_deliveries = Table(
     Index(None, "webhook_pk", "pk"),
     Index(None, "status"),
 )
+
+# Backups of instances (roost.domain.backups). ``instance_id`` is kept as text: a
+# pre-delete backup outlives its instance (``instance_pk`` is then NULL).
+backups = Table(
+    "backups",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("instance_id", String(200), nullable=False),
+    Column("instance_pk", Integer, ForeignKey("instances.pk", ondelete="SET NULL"), nullable=True),
+    Column("name", String(64), nullable=False),
+    Column("app", String(63), nullable=False),
+    Column("kind", String(16), nullable=False),  # manual, scheduled, pre-restore, ...
+    Column("target", String(16), nullable=False),  # archive
+    Column("status", String(16), nullable=False),  # running, completed, failed
+    Column("error", Text, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    UniqueConstraint("instance_id", "name"),
+    Index(None, "instance_pk"),
+)

@@ -196,6 +196,18 @@ MATRIX: dict[str, Row] = {
     "GET /v1/instances/{instance_id}/logs": Row("operator", 200, on("GET", "/logs")),
     "GET /v1/instances/{instance_id}/ports": Row("viewer", 200, on("GET", "/ports")),
     "GET /v1/instances/{instance_id}/metrics": Row("viewer", 200, on("GET", "/metrics")),
+    "POST /v1/instances/{instance_id}/backups": Row("operator", 202, on("POST", "/backups")),
+    "GET /v1/instances/{instance_id}/backups": Row("viewer", 200, on("GET", "/backups")),
+    # a name of the right form that no backup has: 404 to whoever may ask
+    "GET /v1/instances/{instance_id}/backups/{name}": Row(
+        "viewer", 404, on("GET", "/backups/20261130T120000Z-manual-abcdef")
+    ),
+    "POST /v1/instances/{instance_id}/backups/{name}/verify": Row(
+        "operator", 404, on("POST", "/backups/20261130T120000Z-manual-abcdef/verify")
+    ),
+    "GET /v1/instances/{instance_id}/backups/{name}/download": Row(
+        "owner", 404, on("GET", "/backups/20261130T120000Z-manual-abcdef/download")
+    ),
     "GET /v1/instances/{instance_id}/secrets": Row("operator", 200, on("GET", "/secrets")),
     "GET /v1/instances/{instance_id}/secrets/{name}": Row(
         "owner", 200, on("GET", "/secrets/api_key")

@@ -1,0 +1,108 @@
+"""/v1/instances/{id}/backups: take, list, verify and download an instance's backups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from roost.api.deps import Caller, Ctx
+from roost.api.errors import ERROR_RESPONSES
+from roost.api.schemas import InstancePath, Strict, json_response
+from roost.services import backups as use
+
+router = APIRouter(
+    prefix="/v1/instances/{instance_id}/backups", tags=["backups"], responses=ERROR_RESPONSES
+)
+BackupName = Annotated[str, Path(max_length=64)]
+
+
+class BackupCreate(Strict):
+    note: str | None = Field(default=None, max_length=use.MAX_NOTE)
+    with_logs: bool = False
+
+
+class BackupOut(BaseModel):
+    name: str
+    instance_id: str
+    app: str
+    kind: str
+    target: str
+    status: str  # running, completed, failed
+    error: str | None
+    note: str | None
+    size: int | None
+    sha256: str | None
+    created_by: str
+    created_at: str | None
+    finished_at: str | None
+
+
+class BackupList(BaseModel):
+    backups: list[BackupOut]
+
+
+class Verified(BaseModel):
+    name: str
+    ok: bool
+    files: int
+    size: int
+    sha256: str
+    details: dict[str, Any]
+
+
+@router.post("", status_code=202, response_model=BackupOut)
+async def take_backup(
+    instance_id: InstancePath, ctx: Ctx, caller: Caller, body: BackupCreate | None = None
+) -> Response:
+    """Begin a backup (202 with its record, ``running``); it ends ``completed`` or
+    ``failed`` with the reason (``GET .../backups/{name}``)."""
+    asked = body or BackupCreate()
+    row, _ = await use.take_backup(
+        ctx, caller, instance_id, note=asked.note, with_logs=asked.with_logs
+    )
+    return json_response(use.view(row), 202)
+
+
+@router.get("", response_model=BackupList)
+async def list_backups(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
+    """Newest first, failed ones with their reason."""
+    rows = await use.list_backups(ctx, caller, instance_id)
+    return json_response({"backups": [use.view(row) for row in rows]})
+
+
+@router.get("/{name}", response_model=BackupOut)
+async def get_backup(
+    instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
+) -> Response:
+    return json_response(use.view(await use.get_backup(ctx, caller, instance_id, name)))
+
+
+@router.post("/{name}/verify", response_model=Verified)
+async def verify_backup(
+    instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
+) -> Response:
+    """Read the archive through and compare it with its manifest and its record; 409
+    ``BACKUP_CORRUPT`` with what differs."""
+    scanned = await use.verify_backup(ctx, caller, instance_id, name)
+    return json_response(
+        {
+            "name": name,
+            "ok": True,
+            "files": len(scanned.manifest.files),
+            "size": scanned.size,
+            "sha256": scanned.sha256,
+            "details": {"app": scanned.manifest.app, "version": scanned.manifest.version},
+        }
+    )
+
+
+@router.get("/{name}/download", response_class=FileResponse)
+async def download_backup(
+    instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
+) -> FileResponse:
+    """The archive (``application/zstd``: a tar stream); owners and admins."""
+    path = await use.download_path(ctx, caller, instance_id, name)
+    return FileResponse(path, media_type="application/zstd", filename=path.name)

@@ -1,0 +1,101 @@
+"""``roost backup ID|all``, ``roost backup verify ID NAME``, ``roost backups ID``:
+archives of instances (restore, schedules and other targets are still to come)."""
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from roost.cli import output
+from roost.cli.base import InstanceArg, JsonFlag, TargetArg, command
+from roost.cli.client import Client, CliError, client_of
+from roost.cli.run import AppOption, TagOption, many, select
+
+POLL_S = 0.2
+
+
+@command(name="backup")
+def backup(
+    ctx: typer.Context,
+    target: TargetArg,
+    verify_args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="With 'verify': the instance and the backup's name.", show_default=False
+        ),
+    ] = None,
+    app: AppOption = None,
+    tag: TagOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="Kept with the backup.")] = None,
+    with_logs: Annotated[bool, typer.Option("--with-logs", help="Its logs too.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Until each is completed or failed.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Back up instances to archives (ID or all); exit 1 if any backup failed.
+    ``roost backup verify ID NAME`` reads one through and checks it."""
+    client = client_of(ctx)
+    if target == "verify" and verify_args:
+        _verify(client, verify_args, as_json)
+        return
+    if verify_args:
+        raise CliError("give one instance id, or: backup verify ID NAME", "USAGE_ERROR")
+    ids = select(client, target, app, tag, runnable=False)
+    body: dict[str, Any] = {"with_logs": with_logs, **({"note": note} if note else {})}
+
+    def one(instance_id: str) -> str:
+        record = client.json("POST", f"/v1/instances/{instance_id}/backups", json=body)
+        if wait:
+            record = _finished(client, instance_id, record["name"])
+        if record["status"] == "failed":
+            raise CliError(f"backup {record['name']} failed: {record['error']}", "BACKUP_FAILED")
+        if as_json:
+            return output.dumps(record)
+        size = output.short_size(record["size"]) if record["size"] is not None else "-"
+        return f"{instance_id}: {record['name']} {record['status']} ({size})"
+
+    many(ids, "backup", one)
+
+
+def _finished(client: Client, instance_id: str, name: str) -> dict[str, Any]:
+    while True:
+        record: dict[str, Any] = client.json("GET", f"/v1/instances/{instance_id}/backups/{name}")
+        if record["status"] != "running":
+            return record
+        time.sleep(POLL_S)
+
+
+@command(name="backups")
+def backups(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
+    """An instance's backups, newest first, failed ones with their reason."""
+    found = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/backups")["backups"]
+    output.print_rows(found, _table, as_json=as_json, none=f"{instance_id} has no backups")
+
+
+def _verify(client: Client, args: list[str], as_json: bool) -> None:
+    if len(args) != 2:
+        raise CliError("backup verify takes an instance id and a backup's name", "USAGE_ERROR")
+    instance_id, name = args
+    verified = client.json("POST", f"/v1/instances/{instance_id}/backups/{name}/verify")
+    if as_json:
+        output.print_json(verified)
+    else:
+        output.out.print(f"{name}: sound ({verified['files']} files, {verified['size']} bytes)")
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "KIND", "STATUS", "SIZE", "CREATED", "NOTE / ERROR"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["kind"],
+            row["status"],
+            output.short_size(row["size"]) if row["size"] is not None else "-",
+            row["created_at"],
+            row["error"] or row["note"] or "",
+        )
+    return table

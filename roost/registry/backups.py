@@ -1,0 +1,73 @@
+"""Queries over ``backups``: one row per backup taken, its status and its archive's
+size and sha256."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from roost.registry.tables import backups
+
+RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
+
+
+@dataclass(frozen=True)
+class BackupRow:
+    instance_id: str
+    name: str
+    app: str
+    kind: str
+    target: str
+    status: str
+    created_by: str
+    created_at: datetime
+    note: str | None = None
+    error: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    finished_at: datetime | None = None
+
+
+_COLUMNS = [getattr(backups.c, name) for name in BackupRow.__dataclass_fields__]
+
+
+def add_backup(conn: Connection, row: BackupRow, instance_pk: int) -> None:
+    conn.execute(insert(backups).values(instance_pk=instance_pk, **row.__dict__))
+
+
+def finish_backup(
+    conn: Connection,
+    instance_id: str,
+    name: str,
+    *,
+    status: str,
+    at: datetime,
+    error: str | None = None,
+    size: int | None = None,
+    sha256: str | None = None,
+) -> None:
+    conn.execute(
+        update(backups)
+        .where((backups.c.instance_id == instance_id) & (backups.c.name == name))
+        .values(status=status, error=error, size=size, sha256=sha256, finished_at=at)
+    )
+
+
+def backups_of(conn: Connection, instance_id: str) -> list[BackupRow]:
+    """The instance's backups, newest first."""
+    query = (
+        select(*_COLUMNS)
+        .where(backups.c.instance_id == instance_id)
+        .order_by(backups.c.created_at.desc(), backups.c.pk.desc())
+    )
+    return [BackupRow(*row) for row in conn.execute(query)]
+
+
+def get_backup(conn: Connection, instance_id: str, name: str) -> BackupRow | None:
+    query = select(*_COLUMNS).where(
+        (backups.c.instance_id == instance_id) & (backups.c.name == name)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else BackupRow(*row)

@@ -1,0 +1,287 @@
+"""Backups to the ``archive`` target: take one (in the background), list them, verify
+one, and hand one out for download.
+
+An archive is written to ``<home>/backups/<instance_id>/<name>.tar.zst.partial`` in a
+thread (``roost/archive.py``), flushed to disk and renamed when whole; the record then
+says ``completed`` with its size and sha256. Anything that fails marks the backup
+``failed`` with the reason, removes the partial file and records a ``backup.failed``
+event, which is an alert (webhooks). Secrets and the instance's private key go in as
+they are stored: sealed with the home's key, never in clear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from roost import __version__
+from roost.archive import Scanned, scan_archive, write_archive
+from roost.auth import Actor
+from roost.domain.backups import SEALED, Manifest, backup_name, check_backup_name
+from roost.domain.clock import rfc3339, utcnow
+from roost.domain.errors import Conflict, NotFound, instance_not_found
+from roost.domain.ids import validate_instance_id
+from roost.domain.model import Instance
+from roost.instance_dir import InstanceDir
+from roost.registry import backups as store
+from roost.registry import instances as q
+from roost.registry import keys as key_store
+from roost.registry import secrets as secret_store
+from roost.services.changes import Recorder, commit
+from roost.services.context import Context
+
+SUFFIX = ".tar.zst"
+MAX_NOTE = 1000
+log = logging.getLogger("roost.backups")
+
+
+class BackupNotFound(NotFound):
+    code = "BACKUP_NOT_FOUND"
+
+
+class BackupCorrupt(Conflict):
+    code = "BACKUP_CORRUPT"
+
+
+def archive_path(ctx: Context, instance_id: str, name: str) -> Path:
+    return ctx.home.path / "backups" / instance_id / f"{name}{SUFFIX}"
+
+
+def view(row: store.BackupRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "instance_id": row.instance_id,
+        "app": row.app,
+        "kind": row.kind,
+        "target": row.target,
+        "status": row.status,
+        "error": row.error,
+        "note": row.note,
+        "size": row.size,
+        "sha256": row.sha256,
+        "created_by": row.created_by,
+        "created_at": rfc3339(row.created_at),
+        "finished_at": rfc3339(row.finished_at),
+    }
+
+
+async def _instance(ctx: Context, actor: Actor, instance_id: str, action: str) -> Instance:
+    validate_instance_id(instance_id)
+    await ctx.policy.authorize(actor, action, instance_id)
+    instance = await ctx.registry.read(q.get_instance, instance_id)
+    if instance is None:
+        raise instance_not_found(instance_id)
+    return instance
+
+
+async def take_backup(
+    ctx: Context,
+    actor: Actor,
+    instance_id: str,
+    *,
+    note: str | None = None,
+    kind: str = "manual",
+    with_logs: bool = False,
+) -> tuple[store.BackupRow, asyncio.Future[store.BackupRow]]:
+    """Record a ``running`` backup and begin writing it; the record, and what finishes
+    it (the record as it ends: ``completed`` or ``failed``)."""
+    instance = await _instance(ctx, actor, instance_id, "backup.create")
+    now = utcnow()
+    row = store.BackupRow(
+        instance_id=instance.instance_id,
+        name=backup_name(now, kind),
+        app=instance.app,
+        kind=kind,
+        target="archive",
+        status=store.RUNNING,
+        created_by=actor.name,
+        created_at=now,
+        note=(note or None) and note[:MAX_NOTE],
+    )
+
+    def begin(conn: Connection, record: Recorder) -> None:
+        store.add_backup(conn, row, instance.pk)
+        record("backup.started", instance, details={"name": row.name, "kind": kind})
+
+    await commit(ctx, actor, begin)
+    done = ctx.background.run(_write(ctx, actor, instance, row, with_logs))
+    return row, done
+
+
+async def _write(
+    ctx: Context, actor: Actor, instance: Instance, row: store.BackupRow, with_logs: bool
+) -> store.BackupRow:
+    final = archive_path(ctx, instance.instance_id, row.name)
+    partial = final.with_name(final.name + ".partial")
+    try:
+        sealed = await ctx.registry.read(_sealed, instance.pk)
+        base = Manifest(
+            instance_id=instance.instance_id,
+            app=instance.app,
+            version=instance.version,
+            roost_version=__version__,
+            created_at=rfc3339(row.created_at) or "",
+            instance={
+                "name": instance.name,
+                "tags": list(instance.tags),
+                "config": instance.config,
+                "ports": dict(instance.ports),
+            },
+            sealed=True,
+        )
+        folder = InstanceDir(ctx.home.path, instance.instance_id).path
+        size, digest = await asyncio.to_thread(
+            _write_file, partial, final, folder, base, sealed, with_logs
+        )
+    except Exception as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
+        return await _finish(ctx, actor, instance, row, error=reason)
+    return await _finish(ctx, actor, instance, row, size=size, sha256=digest)
+
+
+def _sealed(conn: Connection, instance_pk: int) -> bytes:
+    keys = key_store.key_pair(conn, instance_pk)
+    return json.dumps(
+        {
+            "secrets": secret_store.sealed_values(conn, instance_pk),
+            "key_pair": None if keys is None else {"public": keys[0], "private_sealed": keys[1]},
+        }
+    ).encode()
+
+
+def _write_file(
+    partial: Path,
+    final: Path,
+    folder: Path,
+    base: Manifest,
+    sealed: bytes,
+    with_logs: bool,
+) -> tuple[int, str]:
+    partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def include(path: str) -> bool:
+        return with_logs or not (path == "logs" or path.startswith("logs/"))
+
+    with open(partial, "xb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        _, counted = write_archive(out, folder, base, include=include, extras={SEALED: sealed})
+        out.flush()
+        os.fsync(out.fileno())
+    os.rename(partial, final)
+    return counted.size, counted.sha256
+
+
+async def _finish(
+    ctx: Context,
+    actor: Actor,
+    instance: Instance,
+    row: store.BackupRow,
+    *,
+    error: str | None = None,
+    size: int | None = None,
+    sha256: str | None = None,
+) -> store.BackupRow:
+    status = store.FAILED if error else store.COMPLETED
+    now = utcnow()
+
+    def end(conn: Connection, record: Recorder) -> None:
+        store.finish_backup(
+            conn,
+            row.instance_id,
+            row.name,
+            status=status,
+            at=now,
+            error=error,
+            size=size,
+            sha256=sha256,
+        )
+        details = {"name": row.name, "kind": row.kind, "size": size, "error": error}
+        outcome = "error" if error else "ok"
+        record(f"backup.{status}", instance, outcome=outcome, details=details)
+
+    try:
+        await commit(ctx, actor, end)
+    except Exception as failure:  # the registry is away: the log says it at least
+        log.error(
+            "backup %s of %s is %s but could not be recorded: %s",
+            row.name,
+            row.instance_id,
+            status,
+            failure,
+        )
+    if error:
+        log.warning("backup %s of %s failed: %s", row.name, row.instance_id, error)
+    return store.BackupRow(
+        **{
+            **row.__dict__,
+            "status": status,
+            "error": error,
+            "size": size,
+            "sha256": sha256,
+            "finished_at": now,
+        }
+    )
+
+
+async def list_backups(ctx: Context, actor: Actor, instance_id: str) -> list[store.BackupRow]:
+    await _instance(ctx, actor, instance_id, "backup.read")
+    return await ctx.registry.read(store.backups_of, instance_id)
+
+
+async def get_backup(
+    ctx: Context, actor: Actor, instance_id: str, name: str, action: str = "backup.read"
+) -> store.BackupRow:
+    await _instance(ctx, actor, instance_id, action)
+    check_backup_name(name)
+    row = await ctx.registry.read(store.get_backup, instance_id, name)
+    if row is None:
+        raise BackupNotFound(f"instance {instance_id!r} has no backup {name!r}", name=name)
+    return row
+
+
+async def verify_backup(ctx: Context, actor: Actor, instance_id: str, name: str) -> Scanned:
+    """Read the archive through: every entry checked, every file hashed and compared
+    with the manifest, the whole compared with the recorded sha256."""
+    row = await get_backup(ctx, actor, instance_id, name, "backup.verify")
+    if row.status != store.COMPLETED:
+        raise Conflict(
+            f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
+        )
+    path = archive_path(ctx, instance_id, name)
+    try:
+        scanned = await asyncio.to_thread(_scan, path)
+    except FileNotFoundError:
+        raise BackupCorrupt(f"backup {name!r}: its archive is gone") from None
+    except Exception as error:
+        raise BackupCorrupt(f"backup {name!r}: {getattr(error, 'message', error)}") from None
+    if (scanned.size, scanned.sha256) != (row.size, row.sha256):
+        raise BackupCorrupt(
+            f"backup {name!r}: the archive is not the one recorded (size or sha256)"
+        )
+    if scanned.manifest.instance_id != instance_id:
+        raise BackupCorrupt(f"backup {name!r} is of instance {scanned.manifest.instance_id!r}")
+    return scanned
+
+
+def _scan(path: Path) -> Scanned:
+    with open(path, "rb") as source:
+        return scan_archive(source)
+
+
+async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str) -> Path:
+    row = await get_backup(ctx, actor, instance_id, name, "backup.download")
+    path = archive_path(ctx, instance_id, name)
+    if row.status != store.COMPLETED or not path.is_file():
+        raise Conflict(
+            f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
+        )
+    return path

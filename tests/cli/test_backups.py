@@ -1,0 +1,37 @@
+"""``roost backup``, ``roost backup verify`` and ``roost backups`` against a real server."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from typer.testing import CliRunner
+
+from roost.settings import Settings
+from tests.cli.test_commands import ok, roost
+
+
+def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        for instance_id in ("1", "2"):
+            assert http.post("/v1/instances", json={"instance_id": instance_id}).status_code == 201
+    data = live_server.home / "instances" / "1" / "data"
+    data.mkdir(parents=True)
+    (data / "save.dat").write_bytes(b"x" * 5000)
+    took = ok(runner, live_server, "backup", "1", "--note", "first")
+    assert took.startswith("1: ") and " completed (" in took
+    name = took.split()[1]
+    listed = json.loads(ok(runner, live_server, "backups", "1", "--json"))
+    assert [(b["name"], b["status"], b["note"]) for b in listed] == [(name, "completed", "first")]
+    assert name in ok(runner, live_server, "backups", "1")
+    assert ok(runner, live_server, "backup", "verify", "1", name).startswith(f"{name}: sound (")
+    assert "has no backups" in ok(runner, live_server, "backups", "2")
+    both = ok(runner, live_server, "backup", "all")
+    assert "backup: 2 of 2 succeeded" in both
+    assert len(json.loads(ok(runner, live_server, "backups", "2", "--json"))) == 1
+    archive = live_server.home / "backups" / "1" / f"{name}.tar.zst"
+    archive.write_bytes(archive.read_bytes()[:-10])
+    broken = roost(runner, live_server, "backup", "verify", "1", name)
+    assert broken.exit_code == 1 and broken.stderr.strip().endswith("(BACKUP_CORRUPT)")
+    usage = roost(runner, live_server, "backup", "verify", "1")
+    assert usage.exit_code == 1 and "(USAGE_ERROR)" in usage.stderr

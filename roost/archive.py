@@ -41,6 +41,9 @@ from roost.domain.backups import (
 
 CHUNK = 1024 * 1024
 LEVEL = 3  # zstd's own default: about tar --zstd's speed and size
+# compression in a thread of zstd's own while this one reads and hashes the files, as
+# tar and its zstd process run side by side (1 GiB: 0.41x of tar without, 0.52-0.58x with)
+THREADS = 1
 Progress = Callable[[int], None]  # bytes read so far from the instance's files
 
 
@@ -126,13 +129,14 @@ def write_archive(
     that are neither regular, folders nor links inside are left out."""
     counted = Counted()
     files: list[FileEntry] = []
-    compressor = zstandard.ZstdCompressor(level=LEVEL, write_checksum=True)
+    compressor = zstandard.ZstdCompressor(level=LEVEL, write_checksum=True, threads=THREADS)
     with (
         compressor.stream_writer(
             cast(IO[bytes], _CountingWriter(out, counted)), closefd=False
         ) as packed,
-        tarfile.open(fileobj=packed, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+        tarfile.open(fileobj=packed, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
     ):
+        tar.copybufsize = CHUNK  # type: ignore[attr-defined]  # (tar's own: 16 KiB a step)
         for path, info in _walk(folder, include):
             member = tarfile.TarInfo(FILES + path)
             member.mode, member.mtime = info.st_mode & 0o777, int(info.st_mtime)

@@ -43,6 +43,7 @@ class Settings:
     autostart: bool = True  # roost serve starts instances that should run and do not
     stop_on_exit: bool = False  # roost serve stops every instance when it stops
     max_body_bytes: int = 1024 * 1024  # a control-plane request body
+    max_upload_bytes: int = 64 * 1024**3  # a backup archive uploaded
     cache_max_batch_bytes: int = 16 * 1024 * 1024  # a data-plane batch body
     client_timeout_s: float = 30.0  # for a request's headers, and for its body
     auth_required: bool = False  # bearer tokens over TCP (roost serve resolves --auth)
@@ -93,6 +94,9 @@ class Settings:
             ),
             max_body_bytes=parse_size(
                 env.get("ROOST_MAX_BODY_BYTES") or 1024 * 1024, field="ROOST_MAX_BODY_BYTES"
+            ),
+            max_upload_bytes=parse_size(
+                env.get("ROOST_MAX_UPLOAD_BYTES") or 64 * 1024**3, field="ROOST_MAX_UPLOAD_BYTES"
             ),
             cache_max_batch_bytes=parse_size(
                 env.get("ROOST_CACHE_MAX_BATCH_BYTES") or 16 * 1024 * 1024,

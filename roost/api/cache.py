@@ -196,6 +196,12 @@ class DataPlane:
                 instance_id=instance_id,
                 status=tenant.state.value,
             )
+        if access == WRITE and instance_id in ctx.directory.restoring:
+            raise Conflict(
+                "a backup is being restored into this instance: writes wait until it is done",
+                code="RESTORE_IN_PROGRESS",
+                instance_id=instance_id,
+            )
         ctx.directory.touch(tenant)
         return tenant
 

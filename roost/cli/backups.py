@@ -99,3 +99,20 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             row["error"] or row["note"] or "",
         )
     return table
+
+
+@command(name="restore")
+def restore(
+    ctx: typer.Context,
+    instance_id: InstanceArg,
+    name: Annotated[str, typer.Argument(help="The backup's name.", show_default=False)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Put a backup back into its instance (a pre-restore backup is taken first; any
+    failure before the swap leaves everything as it was)."""
+    path = f"/v1/instances/{instance_id}/backups/{name}/restore"
+    restored = client_of(ctx).json("POST", path)
+    if as_json:
+        output.print_json(restored)
+    else:
+        output.out.print(f"restored {instance_id} from {name}: {restored['state']}")

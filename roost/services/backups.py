@@ -16,6 +16,8 @@ import contextlib
 import json
 import logging
 import os
+import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,9 @@ from sqlalchemy import Connection
 from roost import __version__
 from roost.archive import Scanned, scan_archive, write_archive
 from roost.auth import Actor
-from roost.domain.backups import SEALED, Manifest, backup_name, check_backup_name
+from roost.domain.backups import SEALED, ArchiveRefused, Manifest, backup_name, check_backup_name
 from roost.domain.clock import rfc3339, utcnow
-from roost.domain.errors import Conflict, NotFound, instance_not_found
+from roost.domain.errors import Conflict, NotFound, TooLarge, instance_not_found
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
 from roost.instance_dir import InstanceDir
@@ -267,7 +269,7 @@ async def verify_backup(ctx: Context, actor: Actor, instance_id: str, name: str)
         raise BackupCorrupt(
             f"backup {name!r}: the archive is not the one recorded (size or sha256)"
         )
-    if scanned.manifest.instance_id != instance_id:
+    if row.kind != "uploaded" and scanned.manifest.instance_id != instance_id:
         raise BackupCorrupt(f"backup {name!r} is of instance {scanned.manifest.instance_id!r}")
     return scanned
 
@@ -275,6 +277,70 @@ async def verify_backup(ctx: Context, actor: Actor, instance_id: str, name: str)
 def _scan(path: Path) -> Scanned:
     with open(path, "rb") as source:
         return scan_archive(source)
+
+
+async def upload_backup(
+    ctx: Context, actor: Actor, instance_id: str, name: str, body: AsyncIterator[bytes]
+) -> store.BackupRow:
+    """Store an archive taken elsewhere as ``name``: written to disk as it comes (at
+    most ``ROOST_MAX_UPLOAD_BYTES``), then read through and checked like any backup; a
+    damaged, hostile or foreign one (another app) is refused and removed."""
+    instance = await _instance(ctx, actor, instance_id, "backup.upload")
+    check_backup_name(name)
+    if await ctx.registry.read(store.get_backup, instance_id, name) is not None:
+        raise Conflict(
+            f"instance {instance_id!r} has a backup {name!r} already", code="BACKUP_EXISTS"
+        )
+    final = archive_path(ctx, instance_id, name)
+    partial = final.with_name(f"{final.name}.upload-{secrets.token_hex(4)}")
+    partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    limit = ctx.settings.max_upload_bytes
+    try:
+        out = await asyncio.to_thread(open, partial, "xb")
+        with out:  # chunks go to the page cache as they come; the flush waits in a thread
+            os.fchmod(out.fileno(), 0o600)
+            async for chunk in body:
+                if out.tell() + len(chunk) > limit:
+                    raise TooLarge(
+                        f"the archive is larger than the limit of {limit} bytes", limit=limit
+                    )
+                out.write(chunk)
+            await asyncio.to_thread(os.fsync, out.fileno())
+        scanned = await asyncio.to_thread(_scan, partial)
+        if scanned.manifest.app != instance.app:
+            raise ArchiveRefused(
+                f"it is a backup of app {scanned.manifest.app!r}, not {instance.app!r}"
+            )
+        os.rename(partial, final)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+    now = utcnow()
+    row = store.BackupRow(
+        instance_id=instance_id,
+        name=name,
+        app=instance.app,
+        kind="uploaded",
+        target="archive",
+        status=store.COMPLETED,
+        created_by=actor.name,
+        created_at=now,
+        size=scanned.size,
+        sha256=scanned.sha256,
+        finished_at=now,
+        note=f"uploaded; taken {scanned.manifest.created_at} of {scanned.manifest.instance_id!r}",
+    )
+
+    def keep(conn: Connection, record: Recorder) -> None:
+        store.add_backup(conn, row, instance.pk)
+        record("backup.uploaded", instance, details={"name": name, "size": scanned.size})
+
+    try:
+        await commit(ctx, actor, keep)
+    except Exception:
+        final.unlink(missing_ok=True)
+        raise
+    return row
 
 
 async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str) -> Path:

@@ -73,6 +73,7 @@ class Directory:
         self._active: dict[int, datetime] = {}
         self.activity_writes = 0
         self.operations: dict[str, int] = {}  # data-plane requests served, by instance
+        self.restoring: set[str] = set()  # instances being restored: writes are refused
 
     def cached(self, instance_id: str) -> Tenant | None:
         return self._known.get(instance_id)

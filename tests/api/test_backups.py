@@ -128,3 +128,15 @@ async def test_backups_are_reached_only_through_their_instance(
         assert refused.json()["code"] in ("INVALID_BACKUP_NAME", "NOT_FOUND"), bad
     missing = await client.post("/v1/instances/nobody/backups")
     assert (missing.status_code, missing.json()["code"]) == (404, "INSTANCE_NOT_FOUND")
+
+
+async def test_deleting_an_instance_keeps_its_backups_on_disk(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await made(client, "b1", context)
+    done = await backed_up(client, "b1")
+    assert (await client.delete("/v1/instances/b1")).status_code == 204
+    archive = context.home.path / "backups" / "b1" / f"{done['name']}.tar.zst"
+    assert archive.is_file()  # orphaned, for a later restore elsewhere
+    gone = await client.get("/v1/instances/b1/backups")
+    assert (gone.status_code, gone.json()["code"]) == (404, "INSTANCE_NOT_FOUND")

@@ -205,6 +205,12 @@ MATRIX: dict[str, Row] = {
     "POST /v1/instances/{instance_id}/backups/{name}/verify": Row(
         "operator", 404, on("POST", "/backups/20261130T120000Z-manual-abcdef/verify")
     ),
+    "PUT /v1/instances/{instance_id}/backups/{name}": Row(  # not an archive: 400
+        "owner", 400, on("PUT", "/backups/20261130T120000Z-manual-abcdef", content=b"x")
+    ),
+    "POST /v1/instances/{instance_id}/backups/{name}/restore": Row(
+        "operator", 404, on("POST", "/backups/20261130T120000Z-manual-abcdef/restore")
+    ),
     "GET /v1/instances/{instance_id}/backups/{name}/download": Row(
         "owner", 404, on("GET", "/backups/20261130T120000Z-manual-abcdef/download")
     ),

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
-from roost.api.schemas import InstancePath, Strict, json_response
+from roost.api.schemas import InstanceOut, InstancePath, Strict, instance_json, json_response
 from roost.services import backups as use
+from roost.services import restore
 
 router = APIRouter(
     prefix="/v1/instances/{instance_id}/backups", tags=["backups"], responses=ERROR_RESPONSES
@@ -80,6 +81,17 @@ async def get_backup(
     return json_response(use.view(await use.get_backup(ctx, caller, instance_id, name)))
 
 
+@router.put("/{name}", status_code=201, response_model=BackupOut)
+async def upload_backup(
+    instance_id: InstancePath, name: BackupName, request: Request, ctx: Ctx, caller: Caller
+) -> Response:
+    """Store an archive taken elsewhere (the body, as ``download`` gave it; at most
+    ``ROOST_MAX_UPLOAD_BYTES``): checked through before it is kept, and refused (400
+    ``ARCHIVE_REFUSED``, with why) if it is damaged, hostile or of another app."""
+    row = await use.upload_backup(ctx, caller, instance_id, name, request.stream())
+    return json_response(use.view(row), 201)
+
+
 @router.post("/{name}/verify", response_model=Verified)
 async def verify_backup(
     instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
@@ -106,3 +118,15 @@ async def download_backup(
     """The archive (``application/zstd``: a tar stream); owners and admins."""
     path = await use.download_path(ctx, caller, instance_id, name)
     return FileResponse(path, media_type="application/zstd", filename=path.name)
+
+
+@router.post("/{name}/restore", response_model=InstanceOut)
+async def restore_backup(
+    instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
+) -> Response:
+    """Put the backup back: checked first (a damaged or hostile archive changes
+    nothing), a ``pre-restore`` backup taken, the instance ``migrating`` meanwhile (its
+    data-plane writes refused with 409 ``RESTORE_IN_PROGRESS``), its directory swapped,
+    then back to its previous state; any failure before the swap leaves all as it was."""
+    restored = await restore.restore_backup(ctx, caller, instance_id, name)
+    return json_response(instance_json(restored))

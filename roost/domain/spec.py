@@ -113,6 +113,9 @@ class LimitsSpec(Frozen):
 class BackupSpec(Frozen):
     paths: list[str] = Field(default_factory=lambda: ["data"])
     keep_last: Annotated[int, Field(ge=1)] = 5
+    pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
+    post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
+    mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile
 
 
 class AppSpec(Frozen):
@@ -372,6 +375,9 @@ def _templates(app: AppSpec, where: str) -> list[str]:
             check(service.metrics, f"{at}.metrics")
     for key, text in app.validation.templates() if app.validation else []:
         check(text, f"{where}.validate{key}")
+    for hook in ("pre", "post"):
+        for index, part in enumerate(getattr(app.backup, hook) or []):
+            check(part, f"{where}.backup.{hook}[{index}]")
     for path, file in app.files.items():
         check(file.content, f"{where}.files.{path}", None)
     for hook in ("install", "uninstall"):

@@ -36,6 +36,7 @@ from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry import secrets as secret_store
+from roost.services.backup_consistency import consistent
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
@@ -123,31 +124,42 @@ async def _write(
     final = archive_path(ctx, instance.instance_id, row.name)
     partial = final.with_name(final.name + ".partial")
     try:
-        sealed = await ctx.registry.read(_sealed, instance.pk)
-        base = Manifest(
-            instance_id=instance.instance_id,
-            app=instance.app,
-            version=instance.version,
-            roost_version=__version__,
-            created_at=rfc3339(row.created_at) or "",
-            instance={
-                "name": instance.name,
-                "tags": list(instance.tags),
-                "config": instance.config,
-                "ports": dict(instance.ports),
-            },
-            sealed=True,
-        )
-        folder = InstanceDir(ctx.home.path, instance.instance_id).path
-        size, digest = await asyncio.to_thread(
-            _write_file, partial, final, folder, base, sealed, with_logs
-        )
-    except Exception as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+        async with consistent(ctx, actor, instance):
+            size, digest = await _copy(ctx, instance, row, partial, final, with_logs)
+    except Exception as error:  # nothing of a failed backup is kept (post may fail last)
+        for path in (partial, final):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
         reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
         return await _finish(ctx, actor, instance, row, error=reason)
     return await _finish(ctx, actor, instance, row, size=size, sha256=digest)
+
+
+async def _copy(
+    ctx: Context,
+    instance: Instance,
+    row: store.BackupRow,
+    partial: Path,
+    final: Path,
+    with_logs: bool,
+) -> tuple[int, str]:
+    sealed = await ctx.registry.read(_sealed, instance.pk)
+    base = Manifest(
+        instance_id=instance.instance_id,
+        app=instance.app,
+        version=instance.version,
+        roost_version=__version__,
+        created_at=rfc3339(row.created_at) or "",
+        instance={
+            "name": instance.name,
+            "tags": list(instance.tags),
+            "config": instance.config,
+            "ports": dict(instance.ports),
+        },
+        sealed=True,
+    )
+    folder = InstanceDir(ctx.home.path, instance.instance_id).path
+    return await asyncio.to_thread(_write_file, partial, final, folder, base, sealed, with_logs)
 
 
 def _sealed(conn: Connection, instance_pk: int) -> bytes:

@@ -105,7 +105,11 @@ async def refresh(ctx: Context, instance: Instance) -> list[str]:
     return [] if rendering is None else write_files(ctx, instance, rendering)
 
 
-async def _hook(ctx: Context, instance: Instance, spec: AppSpec, argv: list[str]) -> HookResult:
+async def run_spec_hook(
+    ctx: Context, instance: Instance, spec: AppSpec, argv: list[str]
+) -> HookResult:
+    """A hook of the spec (install, uninstall, backup.pre and post), rendered for the
+    instance and run in its directory with its base environment."""
     directory = InstanceDir(ctx.home.path, instance.instance_id)
     config = await effective_config(ctx, instance)
     context = template_context(instance, spec, config, directory.path)
@@ -123,7 +127,7 @@ async def install(ctx: Context, instance: Instance) -> None:
     assert spec is not None
     await refresh(ctx, instance)
     if spec.install:
-        result = await _hook(ctx, instance, spec, spec.install)
+        result = await run_spec_hook(ctx, instance, spec, spec.install)
         if not result.ok:
             raise InstallFailed(
                 f"install of {instance.instance_id!r} failed with exit code {result.code}",
@@ -138,6 +142,6 @@ async def uninstall(ctx: Context, instance: Instance) -> HookResult | None:
     result = None
     directory = InstanceDir(ctx.home.path, instance.instance_id)
     if spec is not None and spec.uninstall and directory.path.exists():
-        result = await _hook(ctx, instance, spec, spec.uninstall)
+        result = await run_spec_hook(ctx, instance, spec, spec.uninstall)
     directory.remove()
     return result

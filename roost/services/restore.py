@@ -29,12 +29,10 @@ from roost.domain.states import Action, State
 from roost.instance_dir import instances_root
 from roost.registry import backups as store
 from roost.registry import instances as q
-from roost.runtime.errors import StartFailed
 from roost.services import backups, runner
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.lifecycle import migrating
-from roost.services.transitions import record_failure
 
 
 class RestoreFailed(Conflict):
@@ -72,7 +70,7 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
                 ) from None
             finally:
                 if held.previous_state is State.ACTIVE:
-                    await _start_again(ctx, actor, instance_id)
+                    await runner.start_again(ctx, actor, instance_id)
     finally:
         ctx.directory.restoring.discard(instance_id)
 
@@ -83,16 +81,6 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
         return restored
 
     return await commit(ctx, actor, done)
-
-
-async def _start_again(ctx: Context, actor: Actor, instance_id: str) -> None:
-    current = await ctx.registry.read(q.get_instance, instance_id)
-    if current is None:
-        return
-    try:
-        await ctx.runtime.start(await runner.plans(ctx, current, None))
-    except StartFailed as exc:  # what was restored stays; the instance says why it is down
-        await record_failure(ctx, actor, instance_id, exc.message)
 
 
 def swap_in(home: Path, instance_id: str, archive: Path, *, unpack_in: Path | None = None) -> None:

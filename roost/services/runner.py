@@ -103,6 +103,18 @@ async def act_on_services(
         return await commit(ctx, actor, transition_unit(instance.instance_id, action))
 
 
+async def start_again(ctx: Context, actor: Actor, instance_id: str) -> None:
+    """Start the services of an instance that stayed active while they were stopped
+    (a restore, a backup in stop mode); a start that fails puts it in ``error``."""
+    current = await ctx.registry.read(q.get_instance, instance_id)
+    if current is None:
+        return
+    try:
+        await ctx.runtime.start(await plans(ctx, current, None))
+    except StartFailed as exc:
+        await record_failure(ctx, actor, instance_id, exc.message)
+
+
 async def stop_for_good(ctx: Context, instance_id: str) -> None:
     """Stop the instance's services for good (it is being deleted): recorded, and its
     cgroups gone."""

@@ -78,9 +78,12 @@ class _CountingWriter(io.RawIOBase):
 
 
 class _HashingReader(io.RawIOBase):
-    """Reads a file exactly as far as tar asks, hashing what it hands over."""
+    """Reads ``source`` as far as it is asked, counting and hashing what it hands over
+    (a file tar reads, or the archive zstd reads)."""
 
-    def __init__(self, source: BinaryIO, counted: Counted, progress: Progress | None) -> None:
+    def __init__(
+        self, source: BinaryIO, counted: Counted, progress: Progress | None = None
+    ) -> None:
         self._source = source
         self._counted = counted
         self._progress = progress
@@ -95,6 +98,11 @@ class _HashingReader(io.RawIOBase):
         if self._progress is not None:
             self._progress(len(data))
         return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _walk(folder: Path, include: Callable[[str], bool]) -> Iterator[tuple[str, os.stat_result]]:
@@ -202,7 +210,7 @@ def scan_archive(
     links: set[str] = set()  # nothing is written through a link the archive made
     entries = 0
     reader = zstandard.ZstdDecompressor().stream_reader(
-        cast(IO[bytes], _CountingReader(source, counted))
+        cast(IO[bytes], _HashingReader(source, counted))
     )
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
@@ -260,26 +268,6 @@ def scan_archive(
             f"it does not match its manifest: {problems[0]}", problems=problems[:20]
         )
     return Scanned(manifest, counted.size, counted.sha256, extras)
-
-
-class _CountingReader(io.RawIOBase):
-    def __init__(self, source: BinaryIO, counted: Counted) -> None:
-        self._source = source
-        self._counted = counted
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
-        self._counted.size += len(data)
-        self._counted.digest.update(data)
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _copy(source: IO[bytes], target: Path | None, mode: int, progress: Progress | None) -> Counted:

@@ -125,6 +125,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
     if context is not None:
         app.state.context = context
     install_error_handlers(app)
+    app.include_router(backups.orphans)
     for module in (
         health,
         apps,

@@ -68,10 +68,23 @@ def _finished(client: Client, instance_id: str, name: str) -> dict[str, Any]:
 
 
 @command(name="backups")
-def backups(ctx: typer.Context, instance_id: InstanceArg, as_json: JsonFlag = False) -> None:
+def backups(
+    ctx: typer.Context,
+    instance_id: Annotated[
+        str | None, typer.Argument(help="The instance.", show_default=False)
+    ] = None,
+    orphaned: Annotated[
+        bool, typer.Option("--orphaned", help="Those whose instance was deleted (admins).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
     """An instance's backups, newest first, failed ones with their reason."""
-    found = client_of(ctx).json("GET", f"/v1/instances/{instance_id}/backups")["backups"]
-    output.print_rows(found, _table, as_json=as_json, none=f"{instance_id} has no backups")
+    if orphaned == (instance_id is not None):
+        raise CliError("give an instance id, or --orphaned", "USAGE_ERROR")
+    path = "/v1/backups/orphaned" if orphaned else f"/v1/instances/{instance_id}/backups"
+    found = client_of(ctx).json("GET", path)["backups"]
+    none = "no orphaned backups" if orphaned else f"{instance_id} has no backups"
+    output.print_rows(found, _table, as_json=as_json, none=none)
 
 
 def _verify(client: Client, args: list[str], as_json: bool) -> None:
@@ -87,10 +100,11 @@ def _verify(client: Client, args: list[str], as_json: bool) -> None:
 
 def _table(rows: list[dict[str, Any]]) -> Table:
     table = Table(box=None, header_style="bold")
-    for column in ("NAME", "KIND", "STATUS", "SIZE", "CREATED", "NOTE / ERROR"):
+    for column in ("INSTANCE", "NAME", "KIND", "STATUS", "SIZE", "CREATED", "NOTE / ERROR"):
         table.add_column(column)
     for row in rows:
         table.add_row(
+            row["instance_id"],
             row["name"],
             row["kind"],
             row["status"],

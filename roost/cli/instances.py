@@ -135,12 +135,18 @@ def rm(
     ctx: typer.Context,
     instance_id: InstanceArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    backup: Annotated[
+        bool, typer.Option("--backup", help="A pre-delete backup first, kept after it.")
+    ] = False,
 ) -> None:
-    """Delete an instance and everything it owns."""
+    """Delete an instance and everything it owns (--backup: keep a backup of it)."""
     if not yes and not typer.confirm(f"delete instance {instance_id}?", default=False):
         raise CliError("not deleted", "ABORTED")
-    client_of(ctx).request("DELETE", f"/v1/instances/{instance_id}")
-    output.out.print(f"deleted {instance_id}")
+    params = {"backup": "true"} if backup else {}
+    client_of(ctx).request("DELETE", f"/v1/instances/{instance_id}", params=params)
+    output.out.print(
+        f"deleted {instance_id}" + (" (a pre-delete backup is kept)" if backup else "")
+    )
 
 
 @command()

@@ -105,6 +105,7 @@ ADMIN_ONLY = frozenset(
         "user.manage",
         "token.any",
         "webhook.manage",
+        "backup.orphans",
     }
 )
 

@@ -65,6 +65,16 @@ def backups_of(conn: Connection, instance_id: str) -> list[BackupRow]:
     return [BackupRow(*row) for row in conn.execute(query)]
 
 
+def orphaned(conn: Connection) -> list[BackupRow]:
+    """Backups whose instance is gone, newest first."""
+    query = (
+        select(*_COLUMNS)
+        .where(backups.c.instance_pk.is_(None))
+        .order_by(backups.c.created_at.desc(), backups.c.pk.desc())
+    )
+    return [BackupRow(*row) for row in conn.execute(query)]
+
+
 def get_backup(conn: Connection, instance_id: str, name: str) -> BackupRow | None:
     query = select(*_COLUMNS).where(
         (backups.c.instance_id == instance_id) & (backups.c.name == name)

@@ -251,6 +251,12 @@ async def list_backups(ctx: Context, actor: Actor, instance_id: str) -> list[sto
     return await ctx.registry.read(store.backups_of, instance_id)
 
 
+async def orphaned_backups(ctx: Context, actor: Actor) -> list[store.BackupRow]:
+    """Backups that outlived their instance (admins: no one owns them any more)."""
+    await ctx.policy.authorize(actor, "backup.orphans")
+    return await ctx.registry.read(store.orphaned)
+
+
 async def get_backup(
     ctx: Context, actor: Actor, instance_id: str, name: str, action: str = "backup.read"
 ) -> store.BackupRow:

@@ -130,6 +130,29 @@ async def test_backups_are_reached_only_through_their_instance(
     assert (missing.status_code, missing.json()["code"]) == (404, "INSTANCE_NOT_FOUND")
 
 
+async def test_a_pre_delete_backup_is_kept_and_listed_as_orphaned(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await made(client, "b1", context)
+    (context.home.path / "backups" / "b2").parent.mkdir(parents=True, exist_ok=True)
+    assert (await client.delete("/v1/instances/b1", params={"backup": "true"})).status_code == 204
+    [orphan] = (await client.get("/v1/backups/orphaned")).json()["backups"]
+    assert (orphan["instance_id"], orphan["kind"], orphan["status"]) == (
+        "b1",
+        "pre-delete",
+        "completed",
+    )
+    archive = context.home.path / "backups" / "b1" / f"{orphan['name']}.tar.zst"
+    assert archive.stat().st_size == orphan["size"]
+
+    await made(client, "b2", context)
+    (context.home.path / "backups" / "b2").write_text("in the way")  # the backup fails
+    refused = await client.delete("/v1/instances/b2", params={"backup": "true"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "BACKUP_FAILED")
+    assert refused.json()["error"].startswith("not deleted: its pre-delete backup failed")
+    assert (await client.get("/v1/instances/b2")).status_code == 200  # still there
+
+
 async def test_deleting_an_instance_keeps_its_backups_on_disk(
     client: httpx.AsyncClient, context: Context
 ) -> None:

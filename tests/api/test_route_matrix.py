@@ -102,6 +102,7 @@ MATRIX: dict[str, Row] = {
     "GET /health": Row("open", 200, lambda c: Req("GET", "/health")),
     "GET /metrics": Row("user", 200, lambda c: Req("GET", "/metrics")),
     "GET /v1/usage": Row("user", 200, lambda c: Req("GET", "/v1/usage")),
+    "GET /v1/backups/orphaned": Row("admin", 200, lambda c: Req("GET", "/v1/backups/orphaned")),
     "POST /v1/webhooks": Row(
         "admin", 201, lambda c: Req("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/"})
     ),

@@ -35,3 +35,13 @@ def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> Non
     assert broken.exit_code == 1 and broken.stderr.strip().endswith("(BACKUP_CORRUPT)")
     usage = roost(runner, live_server, "backup", "verify", "1")
     assert usage.exit_code == 1 and "(USAGE_ERROR)" in usage.stderr
+    assert "no orphaned backups" in ok(runner, live_server, "backups", "--orphaned")
+    removed = ok(runner, live_server, "rm", "2", "--yes", "--backup")
+    assert removed.strip() == "deleted 2 (a pre-delete backup is kept)"
+    orphans = json.loads(ok(runner, live_server, "backups", "--orphaned", "--json"))
+    assert [(b["instance_id"], b["kind"]) for b in orphans] == [
+        ("2", "pre-delete"),
+        ("2", "manual"),
+    ]
+    neither = roost(runner, live_server, "backups")
+    assert neither.exit_code == 1 and "(USAGE_ERROR)" in neither.stderr

@@ -17,6 +17,7 @@ from roost.services import restore
 router = APIRouter(
     prefix="/v1/instances/{instance_id}/backups", tags=["backups"], responses=ERROR_RESPONSES
 )
+orphans = APIRouter(tags=["backups"], responses=ERROR_RESPONSES)
 BackupName = Annotated[str, Path(max_length=64)]
 
 
@@ -52,6 +53,14 @@ class Verified(BaseModel):
     size: int
     sha256: str
     details: dict[str, Any]
+
+
+@orphans.get("/v1/backups/orphaned", response_model=BackupList)
+async def orphaned_backups(ctx: Ctx, caller: Caller) -> Response:
+    """Backups kept after their instance was deleted (``pre-delete`` ones), newest first;
+    admins only."""
+    rows = await use.orphaned_backups(ctx, caller)
+    return json_response({"backups": [use.view(row) for row in rows]})
 
 
 @router.post("", status_code=202, response_model=BackupOut)

@@ -129,8 +129,13 @@ async def patch_instance(
 
 
 @router.delete("/{instance_id}", status_code=204, response_class=Response)
-async def delete_instance(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> Response:
-    await removal.delete_instance(ctx, caller, instance_id)
+async def delete_instance(
+    instance_id: InstancePath,
+    ctx: Ctx,
+    caller: Caller,
+    backup: Annotated[bool, Query(description="a pre-delete backup first, kept")] = False,
+) -> Response:
+    await removal.delete_instance(ctx, caller, instance_id, backup=backup)
     return Response(status_code=204)
 
 

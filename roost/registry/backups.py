@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, select, update
 
 from roost.registry.tables import backups
 
@@ -57,20 +57,17 @@ def finish_backup(
 
 def backups_of(conn: Connection, instance_id: str) -> list[BackupRow]:
     """The instance's backups, newest first."""
-    query = (
-        select(*_COLUMNS)
-        .where(backups.c.instance_id == instance_id)
-        .order_by(backups.c.created_at.desc(), backups.c.pk.desc())
-    )
-    return [BackupRow(*row) for row in conn.execute(query)]
+    return _newest_first(conn, backups.c.instance_id == instance_id)
 
 
 def orphaned(conn: Connection) -> list[BackupRow]:
     """Backups whose instance is gone, newest first."""
+    return _newest_first(conn, backups.c.instance_pk.is_(None))
+
+
+def _newest_first(conn: Connection, where: ColumnElement[bool]) -> list[BackupRow]:
     query = (
-        select(*_COLUMNS)
-        .where(backups.c.instance_pk.is_(None))
-        .order_by(backups.c.created_at.desc(), backups.c.pk.desc())
+        select(*_COLUMNS).where(where).order_by(backups.c.created_at.desc(), backups.c.pk.desc())
     )
     return [BackupRow(*row) for row in conn.execute(query)]
 

@@ -107,6 +107,12 @@ class Directory:
             tenant.last_touch = now
             self._active[tenant.pk] = utcnow()
 
+    def deleted(self, instance_id: str) -> None:
+        """The instance is gone for good: its request count too (else every deleted
+        tenant stays counted for as long as the server runs)."""
+        self.forget(instance_id)
+        self.operations.pop(instance_id, None)
+
     async def flush_activity(self) -> None:
         """Write the activity queued so far (a background job, and once more at close);
         what a failed write held is queued again by those instances' next activity."""

@@ -64,6 +64,7 @@ async def remove_entry(
         record(action, instance, details=details or {})
 
     await commit(ctx, actor, remove)
+    ctx.directory.deleted(instance.instance_id)
     InstanceDir(ctx.home.path, instance.instance_id).remove()
     (await ctx.ordinals.book(instance.app_pk)).release(instance.ordinal)
     ctx.ports.release(instance.ports.values())

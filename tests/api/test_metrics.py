@@ -226,3 +226,13 @@ async def test_usage_and_top(client: httpx.AsyncClient, context: Context) -> Non
     assert (by_id["m2"]["cpu_percent"], by_id["m2"]["processes"]) == (0, 0)  # web stopped
     bad = await client.get("/v1/top", params={"sort": "colour"})
     assert (bad.status_code, bad.json()["code"]) == (400, "INVALID_SORT")
+
+
+async def test_a_deleted_instance_leaves_no_request_count_behind(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    put = await client.put("/v1/cache/k", content=b"v", headers={"X-Instance-Id": "gone"})
+    assert put.status_code == 204  # the data plane made the instance
+    assert context.directory.operations["gone"] == 1
+    assert (await client.delete("/v1/instances/gone")).status_code == 204
+    assert "gone" not in context.directory.operations

@@ -10,15 +10,19 @@ from typing import Any
 import httpx
 
 from roost.services.context import Context
+from tests.servers import free_base
 
 SECRET = "pa55-d0-not-leak"
+# offset ports below the ephemeral range, free when the module loads (43000 + 100n was
+# taken by another process's outgoing connection once)
+BASE = free_base()
 
 
 def app(**extra: Any) -> dict[str, Any]:
     return {
         "name": "web",
         "version": "1",
-        "ports": {"http": 43000},
+        "ports": {"http": BASE},
         "env": {"GREETING": "hello {{ instance.name }}"},
         "config": {"log_level": "info"},
         "services": {
@@ -61,13 +65,13 @@ async def test_the_directory_is_rendered_at_create(
     env = (base / "roost.env").read_text()
     assert 'ROOST_INSTANCE_ID="3"' in env
     assert 'ROOST_INSTANCE_ORDINAL="3"' in env
-    assert 'PORT_HTTP="43300"' in env
+    assert f'PORT_HTTP="{BASE + 300}"' in env
     assert 'GREETING="hello Three"' in env
     assert f'ROOST_INSTANCE_DIR="{base}"' in env
     service = (base / "env" / "server.env").read_text()
-    assert 'PORT="43300"' in service and 'LEVEL="info"' in service
+    assert f'PORT="{BASE + 300}"' in service and 'LEVEL="info"' in service
     assert "TOKEN" not in service  # it needs a secret: never in a file
-    assert (base / "conf" / "app.conf").read_text() == "port=43300\nlevel=info\n"
+    assert (base / "conf" / "app.conf").read_text() == f"port={BASE + 300}\nlevel=info\n"
     assert '"ordinal": 3' in (base / "instance.json").read_text()
     assert not [p for p in base.rglob("*.tmp")]
 
@@ -99,7 +103,7 @@ async def test_install_hook_runs_in_the_directory(
     hook = ["sh", "-c", "echo installed $ROOST_INSTANCE_ID {{ ports.http }} > data/installed.txt"]
     await client.post("/v1/apps", json=app(install=hook))
     await client.post("/v1/instances", json={"app": "web", "instance_id": "h"})
-    assert (folder(context, "h") / "data" / "installed.txt").read_text() == "installed h 43000\n"
+    assert (folder(context, "h") / "data" / "installed.txt").read_text() == f"installed h {BASE}\n"
 
 
 async def test_a_failed_install_rolls_the_creation_back(
@@ -153,7 +157,7 @@ async def test_clean_removes_files_logs_and_data_but_keeps_the_instance(
     cleaned = await client.post("/v1/instances/1/clean")
     assert cleaned.status_code == 200
     assert list(base.iterdir()) == []
-    assert cleaned.json()["ports"] == {"http": 43100}
+    assert cleaned.json()["ports"] == {"http": BASE + 100}
     assert (await client.get("/v1/ports")).json()["ports"][0]["instance_id"] == "1"
     await client.patch("/v1/instances/1/config", json={"log_level": "warn"})  # renders again
     assert (base / "roost.env").exists()
@@ -176,18 +180,18 @@ async def test_clone_copies_config_tags_secrets_files_and_data(
     assert response.status_code == 201, response.text
     clone = response.json()
     assert (clone["instance_id"], clone["name"], clone["ordinal"]) == ("2", "PvE", 2)
-    assert clone["ports"] == {"http": 43200}
+    assert clone["ports"] == {"http": BASE + 200}
     assert clone["tags"] == ["eu"] and clone["config"] == {"log_level": "debug"}
     assert (await client.get("/v1/instances/2/secrets/api_key")).json()["value"] == SECRET
     copy = folder(context, "2")
     assert (copy / "data" / "world.dat").read_text() == "saved game"
-    assert (copy / "conf" / "app.conf").read_text() == "port=43200\nlevel=debug\n"
+    assert (copy / "conf" / "app.conf").read_text() == f"port={BASE + 200}\nlevel=debug\n"
     assert (copy / "conf" / "creds.conf").read_text() == f"key={SECRET}\n"
     assert 'ROOST_INSTANCE_ID="2"' in (copy / "roost.env").read_text()
     bare = await client.post("/v1/instances/1/clone", json={"with_data": False})
     assert bare.status_code == 201
     assert not (folder(context, bare.json()["instance_id"]) / "data" / "world.dat").exists()
-    assert (await client.get("/v1/instances/1")).json()["ports"] == {"http": 43100}
+    assert (await client.get("/v1/instances/1")).json()["ports"] == {"http": BASE + 100}
     taken = await client.post("/v1/instances/1/clone", json={"instance_id": "2"})
     assert (taken.status_code, taken.json()["code"]) == (409, "INSTANCE_EXISTS")
     missing = await client.post("/v1/instances/nobody/clone")

@@ -15,7 +15,7 @@ import pytest
 
 from roost.settings import Settings
 from tests.conftest import client_for
-from tests.servers import free_port
+from tests.servers import free_base, free_port
 
 pytestmark = pytest.mark.demo_ports  # the example stack's fixed ports
 
@@ -152,10 +152,11 @@ async def test_bad_port_requests(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_pinned_older_version_gets_that_version_s_ports(client: httpx.AsyncClient) -> None:
-    await add(client, {"name": "v", "version": "1", "ports": {"web": 44000}})
-    await add(client, {"name": "v", "version": "2", "ports": {"web": 45000}})
+    base = free_base(span=1300)
+    await add(client, {"name": "v", "version": "1", "ports": {"web": base}})
+    await add(client, {"name": "v", "version": "2", "ports": {"web": base + 1000}})
     old = (
         await client.post("/v1/instances", json={"app": "v", "version": "1", "instance_id": "1"})
     ).json()
     new = (await client.post("/v1/instances", json={"app": "v", "instance_id": "2"})).json()
-    assert (old["ports"], new["ports"]) == ({"web": 44100}, {"web": 45200})
+    assert (old["ports"], new["ports"]) == ({"web": base + 100}, {"web": base + 1200})

@@ -249,17 +249,20 @@ def test_apps_commands(runner: CliRunner, live_server: Settings, tmp_path: Path)
 
 def test_ports_option_and_command(runner: CliRunner, live_server: Settings, tmp_path: Path) -> None:
     spec = tmp_path / "roost.toml"
-    spec.write_text("[apps.web.ports]\nhttp = 41000\nadmin = 'auto'\n")
+    base = free_base()
+    spec.write_text(f"[apps.web.ports]\nhttp = {base}\nadmin = 'auto'\n")
     ok(runner, live_server, "apps", "add", str(spec))
-    created = as_json(runner, live_server, "create", "1", "--app", "web", "--port", "http=41777")
-    assert created["ports"]["http"] == 41777
+    created = as_json(
+        runner, live_server, "create", "1", "--app", "web", "--port", f"http={base + 77}"
+    )
+    assert created["ports"]["http"] == base + 77
     assert 20000 <= created["ports"]["admin"] <= 29999
     rows = as_json(runner, live_server, "ports", "1")
     assert {(r["name"], r["port"]) for r in rows} == {
-        ("http", 41777),
+        ("http", base + 77),
         ("admin", created["ports"]["admin"]),
     }
-    assert "41777" in ok(runner, live_server, "ports")
+    assert str(base + 77) in ok(runner, live_server, "ports")
     bad = roost(runner, live_server, "create", "--app", "web", "--port", "http")
     assert bad.exit_code == 1 and "INVALID_PORT" in bad.stderr
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from roost.auth import LOCAL_ACTOR
 from roost.composition import open_context
-from roost.services import backups, restore
+from roost.services import backups, restore, restore_files
 from roost.services.create import CreateRequest, create_instance
 from roost.settings import Settings, sqlite_url
 
@@ -100,7 +100,7 @@ async def run(args: argparse.Namespace, root: Path) -> None:
             tarball.unlink()
             archive = backups.archive_path(ctx, "big", row.name)
             began = time.perf_counter()
-            await asyncio.to_thread(restore.swap_in, home, "big", archive)
+            await asyncio.to_thread(restore_files.swap_in, home, "big", archive)
             ours_out.append(time.perf_counter() - began)
             began = time.perf_counter()
             await restore.restore_backup(ctx, LOCAL_ACTOR, "big", row.name)

@@ -262,7 +262,7 @@ def scan_archive(
         raise ArchiveRefused(f"damaged: {exc}") from None
     if manifest is None:
         raise ArchiveRefused("it has no manifest")
-    problems = mismatches(manifest, seen)
+    problems = mismatches(manifest, seen, extras)
     if problems:
         raise ArchiveRefused(
             f"it does not match its manifest: {problems[0]}", problems=problems[:20]

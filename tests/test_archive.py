@@ -3,10 +3,12 @@ it is, and hostile archives refused before anything is written."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,29 @@ def test_the_same_archive_without_a_hostile_part_passes(tmp_path: Path) -> None:
     """The refusals above are for their own reasons, not because hand-made archives fail."""
     path = crafted(tmp_path / "good.tar.zst", [file("files/a", b"x")], listing(("a", b"x")))
     assert scan(path).manifest.files[0].path == "a"
+
+
+@pytest.mark.parametrize(
+    ("dump", "said"),
+    [
+        (b'{"k":"a","v":"Mg==","x":0}\n', "cache dump does not match"),  # same size, altered
+        (None, "cache dump is in the manifest but not in the archive"),
+    ],
+)
+def test_a_cache_dump_unlike_its_manifest_entry_is_refused(
+    tmp_path: Path, dump: bytes | None, said: str
+) -> None:
+    original = b'{"k":"a","v":"MQ==","x":0}\n'
+    manifest = replace(
+        BASE,
+        cache={"keys": 1, "size": len(original), "sha256": hashlib.sha256(original).hexdigest()},
+    )
+    target = tmp_path / "backup.tar.zst"
+    extras = {} if dump is None else {"cache.ndjson": dump}
+    with open(target, "wb") as out:
+        write_archive(out, tree(tmp_path), manifest, extras=extras)
+    with pytest.raises(ArchiveRefused, match=said):
+        scan(target)
+    with open(target, "wb") as out:
+        write_archive(out, tmp_path / "instance", manifest, extras={"cache.ndjson": original})
+    assert scan(target).extras["cache.ndjson"][0] == len(original)

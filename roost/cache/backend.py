@@ -71,6 +71,15 @@ def over_quota(
     return StorageQuotaExceeded(message, limit_keys=limit, used_keys=used)
 
 
+@dataclass(frozen=True)
+class Item:
+    """A key as a snapshot holds it: its value and when it expires (epoch ms, 0 never)."""
+
+    key: str
+    value: bytes
+    expires_ms: int = 0
+
+
 def entry_size(key: str, value: bytes) -> int:
     """What a key counts against ``max_bytes``: its UTF-8 bytes plus its value's."""
     return len(key.encode()) + len(value)
@@ -115,6 +124,30 @@ class CacheBackend(Protocol):
     async def drop(self, namespace: str) -> None:
         """Forget the namespace and everything in it."""
         ...
+
+    async def snapshot(self, namespace: str) -> list[Item]:
+        """Every live key of the namespace with its value and expiry, as of one moment
+        (no write lands half-way through), in key order."""
+        ...
+
+    async def replace(self, namespace: str, items: list[Item], limits: Limits, now_ms: int) -> None:
+        """Make the namespace hold exactly ``items`` (those not expired at ``now_ms``).
+        Over ``limits``, nothing is changed."""
+        live = [item for item in items if not item.expires_ms or item.expires_ms > now_ms]
+        total = sum(entry_size(item.key, item.value) for item in live)
+        if total > limits.max_bytes:
+            raise over_quota(namespace, "bytes", total, 0, limits)
+        if len(live) > limits.max_keys:
+            raise over_quota(namespace, "keys", len(live), 0, limits)
+        await self.drop(namespace)
+        lasting = [item for item in live if not item.expires_ms]
+        for start in range(0, len(lasting), 500):
+            batch = {item.key: item.value for item in lasting[start : start + 500]}
+            await self.put_many(namespace, batch, None, limits)
+        for item in live:
+            if item.expires_ms:
+                ttl_s = (item.expires_ms - now_ms) / 1000
+                await self.put_many(namespace, {item.key: item.value}, ttl_s, limits)
 
     async def listen(self, listener: CacheListener) -> None:
         """Tell ``listener`` of damage found so far and from now on. A backend that cannot

@@ -30,6 +30,7 @@ from roost.cache.backend import (
     CacheBackend,
     CacheListener,
     DamageReport,
+    Item,
     Limits,
     Usage,
     ValueCorrupt,
@@ -116,6 +117,22 @@ class EmbeddedStore(CacheBackend):
                 break
             keys.append(key)
         return keys
+
+    async def snapshot(self, namespace: str) -> list[Item]:
+        # no await between the first key and the last: no write can land in between
+        self._index.expire_due()
+        space = self._index.spaces.get(namespace)
+        if space is None:
+            return []
+        items = []
+        try:
+            for key in list(space.order):  # a damaged value is dropped as it is found
+                entry = space.entries[key]
+                items.append(Item(key, self._value(namespace, key, entry), entry.expires_ms))
+            return items
+        finally:
+            if self._unreported:
+                await self._report()
 
     async def usage(self, namespace: str) -> Usage:
         self._index.expire_due()

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-from roost.cache.backend import CacheBackend, Limits, Usage, over_quota
+from roost.cache.backend import CacheBackend, Item, Limits, Usage, over_quota
 
 _PURGE = """
 local function now_ms()
@@ -145,6 +145,28 @@ redis.call('UNLINK', s, e, u)
 return 'OK'
 """
 
+
+# KEYS: k s e u   ARGV: value prefix. Purges, then {key, value, expiry ms (0: none), ...}
+# in key order, in one step: a snapshot no write can land in the middle of.
+_SNAPSHOT = (
+    _PURGE
+    + """
+local k, s, e, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local v, now = ARGV[1], now_ms()
+purge(v, k, s, e, u, now)
+local out = {}
+for _, key in ipairs(redis.call('ZRANGEBYLEX', k, '-', '+')) do
+  local value = redis.call('GET', v .. key)
+  if value then
+    local ttl = redis.call('PTTL', v .. key)
+    out[#out + 1] = key
+    out[#out + 1] = value
+    out[#out + 1] = ttl > 0 and (now + ttl) or 0
+  end
+end
+return out
+"""
+)
 
 Arg = bytes | str | int
 
@@ -286,6 +308,13 @@ class RedisStore(CacheBackend):
     async def usage(self, namespace: str) -> Usage:
         found = await self._run(_USAGE, self._books(namespace), [self._value_prefix(namespace)])
         return Usage(int(found[0]), int(found[1]))
+
+    async def snapshot(self, namespace: str) -> list[Item]:
+        found = await self._run(_SNAPSHOT, self._books(namespace), [self._value_prefix(namespace)])
+        return [
+            Item(found[at].decode(), found[at + 1], int(found[at + 2]))
+            for at in range(0, len(found), 3)
+        ]
 
     async def drop(self, namespace: str) -> None:
         await self._run(_DROP, self._books(namespace), [self._value_prefix(namespace)])

@@ -142,11 +142,22 @@ def entry_problem(entry: Entry) -> str | None:
     return None
 
 
-def mismatches(manifest: Manifest, seen: Mapping[str, tuple[int, str]]) -> list[str]:
+def mismatches(
+    manifest: Manifest,
+    seen: Mapping[str, tuple[int, str]],
+    extras: Mapping[str, tuple[int, str]] | None = None,
+) -> list[str]:
     """How the files read (``seen``: path → (size, sha256)) differ from what the
-    manifest lists: missing, unlisted, another size or another content."""
+    manifest lists: missing, unlisted, another size or another content; and the cache
+    dump (in ``extras``) from the size and sha256 the manifest gives it."""
     listed = {f.path: f for f in manifest.files}
     problems = []
+    if manifest.cache:
+        dump = (extras or {}).get(CACHE_DUMP)
+        if dump is None:
+            problems.append("the cache dump is in the manifest but not in the archive")
+        elif dump != (manifest.cache.get("size"), manifest.cache.get("sha256")):
+            problems.append("the cache dump does not match its size and sha256 in the manifest")
     for path in sorted(seen.keys() - listed.keys()):
         problems.append(f"{path!r} is not in the manifest")
     for path in sorted(listed.keys() - seen.keys()):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,15 @@ from sqlalchemy import Connection
 from roost import __version__
 from roost.archive import Scanned, scan_archive, write_archive
 from roost.auth import Actor
-from roost.domain.backups import SEALED, ArchiveRefused, Manifest, backup_name, check_backup_name
+from roost.cache.dump import dump_items
+from roost.domain.backups import (
+    CACHE_DUMP,
+    SEALED,
+    ArchiveRefused,
+    Manifest,
+    backup_name,
+    check_backup_name,
+)
 from roost.domain.clock import rfc3339, utcnow
 from roost.domain.errors import Conflict, NotFound, TooLarge, instance_not_found
 from roost.domain.ids import validate_instance_id
@@ -144,6 +153,7 @@ async def _copy(
     with_logs: bool,
 ) -> tuple[int, str]:
     sealed = await ctx.registry.read(_sealed, instance.pk)
+    cache_dump = dump_items(await ctx.cache.snapshot(instance.instance_id))
     base = Manifest(
         instance_id=instance.instance_id,
         app=instance.app,
@@ -156,10 +166,16 @@ async def _copy(
             "config": instance.config,
             "ports": dict(instance.ports),
         },
+        cache={
+            "keys": cache_dump.count(b"\n"),
+            "size": len(cache_dump),
+            "sha256": hashlib.sha256(cache_dump).hexdigest(),
+        },
         sealed=True,
     )
     folder = InstanceDir(ctx.home.path, instance.instance_id).path
-    return await asyncio.to_thread(_write_file, partial, final, folder, base, sealed, with_logs)
+    extras = {SEALED: sealed, CACHE_DUMP: cache_dump}
+    return await asyncio.to_thread(_write_file, partial, final, folder, base, extras, with_logs)
 
 
 def _sealed(conn: Connection, instance_pk: int) -> bytes:
@@ -177,7 +193,7 @@ def _write_file(
     final: Path,
     folder: Path,
     base: Manifest,
-    sealed: bytes,
+    extras: dict[str, bytes],
     with_logs: bool,
 ) -> tuple[int, str]:
     partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -187,7 +203,7 @@ def _write_file(
 
     with open(partial, "xb") as out:
         os.fchmod(out.fileno(), 0o600)
-        _, counted = write_archive(out, folder, base, include=include, extras={SEALED: sealed})
+        _, counted = write_archive(out, folder, base, include=include, extras=extras)
         out.flush()
         os.fsync(out.fileno())
     os.rename(partial, final)

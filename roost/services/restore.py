@@ -13,26 +13,29 @@ started again if it was active.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import shutil
+import contextlib
+import time
 from pathlib import Path
 
 from sqlalchemy import Connection
 
-from roost.archive import scan_archive
 from roost.auth import Actor
-from roost.domain.backups import FILES, ArchiveRefused
+from roost.cache.backend import Limits
+from roost.cache.dump import load_items
+from roost.domain.backups import ArchiveRefused
 from roost.domain.errors import Conflict
 from roost.domain.model import Instance
 from roost.domain.states import Action, State
-from roost.instance_dir import instances_root
 from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.services import backups, runner
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
+from roost.services.directory import limits_of
 from roost.services.lifecycle import migrating
+from roost.services.restore_files import Unpacked
+
+UNLIMITED = Limits(max_bytes=2**62, max_keys=2**62)  # putting back what was there
 
 
 class RestoreFailed(Conflict):
@@ -62,7 +65,7 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
             if held.previous_state is State.ACTIVE:
                 await ctx.runtime.stop(instance_id)
             try:
-                await asyncio.to_thread(swap_in, ctx.home.path, instance_id, archive)
+                await _put_in_place(ctx, instance, archive)
             except Exception as error:
                 reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
                 raise RestoreFailed(
@@ -83,31 +86,24 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
     return await commit(ctx, actor, done)
 
 
-def swap_in(home: Path, instance_id: str, archive: Path, *, unpack_in: Path | None = None) -> None:
-    """Unpack ``archive`` beside the instance's directory (or in ``unpack_in``), then
-    swap it in by renames; the old directory is put back if the swap fails, and removed
-    once it is done."""
-    root = instances_root(home)
-    current = root / instance_id
-    token = secrets.token_hex(4)
-    staging = (unpack_in or root) / f".{instance_id}.restore-{token}"
-    old = root / f".{instance_id}.old-{token}"
-    staging.mkdir(mode=0o700)
+async def _put_in_place(ctx: Context, instance: Instance, archive: Path) -> None:
+    """The backup's files swapped in and its cache dump made the namespace's content;
+    if either fails, the old files and keys are put back."""
+    instance_id = instance.instance_id
+    unpacked = await asyncio.to_thread(Unpacked.beside, ctx.home.path, instance_id, archive)
     try:
-        with open(archive, "rb") as source:
-            scan_archive(source, into=staging)
-        unpacked = staging / FILES.rstrip("/")
-        unpacked.mkdir(mode=0o700, exist_ok=True)
-        moved = False
-        if current.exists():
-            os.rename(current, old)
-            moved = True
+        items = None if unpacked.cache_dump is None else load_items(unpacked.cache_dump)
+        kept = await ctx.cache.snapshot(instance_id) if items is not None else []
+        await asyncio.to_thread(unpacked.swap)
         try:
-            os.rename(unpacked, current)
-        except OSError:
-            if moved:
-                os.rename(old, current)
+            if items is not None:
+                now_ms = int(time.time() * 1000)
+                await ctx.cache.replace(instance_id, items, limits_of(instance.config), now_ms)
+        except Exception:
+            await asyncio.to_thread(unpacked.undo)
+            if items is not None:
+                with contextlib.suppress(Exception):  # the error that matters is raised next
+                    await ctx.cache.replace(instance_id, kept, UNLIMITED, 0)
             raise
-        shutil.rmtree(old, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        await asyncio.to_thread(unpacked.finish)

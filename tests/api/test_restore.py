@@ -157,3 +157,50 @@ async def test_a_swap_that_fails_puts_everything_back(
         p.name for p in (context.home.path / "instances").iterdir() if p.name.startswith(".")
     ]
     assert leftovers == []
+
+
+async def cache(client: httpx.AsyncClient, key: str, value: bytes | None = None) -> int | bytes:
+    """Put ``value`` (or read, without one) under ``key`` in r1's namespace."""
+    headers = {"X-Instance-ID": "r1"}
+    if value is None:
+        read = await client.get(f"/v1/cache/{key}", headers=headers)
+        return read.content if read.status_code == 200 else read.status_code
+    return (await client.put(f"/v1/cache/{key}", content=value, headers=headers)).status_code
+
+
+async def test_a_restore_replaces_the_cache_namespace(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await running(client, context)
+    assert await cache(client, "score", b"10") == await cache(client, "kept", b"\x00\xff") == 204
+    saved = await backed_up(client, "r1")
+    await cache(client, "score", b"99")
+    await cache(client, "added", b"after the backup")
+    await client.delete("/v1/cache/kept", headers={"X-Instance-ID": "r1"})
+    assert (await restore(client, saved["name"])).status_code == 200
+    assert await cache(client, "score") == b"10"
+    assert await cache(client, "kept") == b"\x00\xff"
+    assert await cache(client, "added") == 404
+
+
+async def test_a_cache_that_no_longer_fits_puts_files_and_keys_back(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    data = await running(client, context)
+    for key in ("a", "b", "c"):
+        await cache(client, key, b"old")
+    saved = await backed_up(client, "r1")
+    (data / "world.dat").write_text("version two\n")
+    await client.delete("/v1/cache/c", headers={"X-Instance-ID": "r1"})
+    await cache(client, "a", b"new")
+    patched = await client.patch("/v1/instances/r1/config", json={"cache": {"max_keys": 2}})
+    assert patched.status_code == 200, patched.text
+    refused = await restore(client, saved["name"])
+    assert (refused.status_code, refused.json()["code"]) == (409, "RESTORE_FAILED")
+    assert "over its limit of 2" in refused.json()["error"]
+    assert (data / "world.dat").read_text() == "version two\n"
+    assert (await cache(client, "a"), await cache(client, "c")) == (b"new", 404)
+    leftovers = [
+        p.name for p in (context.home.path / "instances").iterdir() if p.name.startswith(".")
+    ]
+    assert leftovers == []

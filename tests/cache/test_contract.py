@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from roost.cache.backend import CacheBackend, Limits, StorageQuotaExceeded, Usage, entry_size
+from roost.cache.backend import (
+    CacheBackend,
+    Item,
+    Limits,
+    StorageQuotaExceeded,
+    Usage,
+    entry_size,
+)
 
 ROOMY = Limits(max_bytes=10**9, max_keys=10**6)
 
@@ -155,3 +163,61 @@ async def test_delete_many_and_drop(store: CacheBackend) -> None:
     assert await store.get("other", "k1") == b"keep"
     await store.put("d", "again", b"1", None, ROOMY)
     assert await store.usage("d") == Usage(entry_size("again", b"1"), 1)
+
+
+async def test_a_snapshot_holds_every_live_key_with_its_value_and_expiry(
+    store: CacheBackend,
+) -> None:
+    await store.put_many("s", {"b": b"\x00two", "a": b"one", "é": b""}, None, ROOMY)
+    await store.put("s", "short", b"ttl", 60, ROOMY)
+    await store.put("other", "a", b"not mine", None, ROOMY)
+    before = int(time.time() * 1000)
+    items = await store.snapshot("s")
+    assert [(i.key, i.value) for i in items] == [
+        ("a", b"one"),
+        ("b", b"\x00two"),
+        ("short", b"ttl"),
+        ("é", b""),
+    ]
+    assert [i.expires_ms for i in items if i.key != "short"] == [0, 0, 0]
+    (short,) = [i for i in items if i.key == "short"]
+    assert before + 58_000 < short.expires_ms <= before + 61_000
+    assert await store.snapshot("empty") == []
+
+
+async def test_a_snapshot_sees_no_write_that_lands_while_it_is_taken(store: CacheBackend) -> None:
+    await store.put_many("r", {f"k{n:03}": b"old" for n in range(300)}, None, ROOMY)
+
+    async def rewrite_all_many_times() -> None:
+        for round in range(30):
+            await store.put_many("r", {f"k{n:03}": b"%d" % round for n in range(300)}, None, ROOMY)
+
+    snapshot, _ = await asyncio.gather(store.snapshot("r"), rewrite_all_many_times())
+    assert len(snapshot) == 300
+    assert len({item.value for item in snapshot}) == 1  # all old or all new, never a mix
+
+
+async def test_replace_makes_the_namespace_hold_exactly_the_items(store: CacheBackend) -> None:
+    await store.put_many("p", {"stale": b"x", "a": b"old"}, None, ROOMY)
+    now = int(time.time() * 1000)
+    items = [
+        Item("a", b"restored"),
+        Item("later", b"t", now + 60_000),
+        Item("gone", b"expired already", now - 1),
+    ]
+    await store.replace("p", items, ROOMY, now)
+    assert await store.list_keys("p", "", None, 10) == ["a", "later"]
+    assert await store.get("p", "a") == b"restored"
+    (later,) = [i for i in await store.snapshot("p") if i.key == "later"]
+    assert now + 58_000 < later.expires_ms <= now + 61_000
+    assert await store.usage("p") == Usage(
+        entry_size("a", b"restored") + entry_size("later", b"t"), 2
+    )
+
+
+async def test_replace_over_the_limits_changes_nothing(store: CacheBackend) -> None:
+    await store.put("q", "keep", b"1", None, ROOMY)
+    tight = Limits(max_bytes=10**6, max_keys=2)
+    with pytest.raises(StorageQuotaExceeded):
+        await store.replace("q", [Item(f"k{n}", b"v") for n in range(3)], tight, 0)
+    assert await store.get("q", "keep") == b"1"

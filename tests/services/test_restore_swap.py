@@ -11,7 +11,7 @@ import pytest
 
 from roost.archive import write_archive
 from roost.domain.backups import Manifest
-from roost.services.restore import swap_in
+from roost.services.restore_files import swap_in
 
 BASE = Manifest("r1", "saved", "1", "0.1.0", "2026-11-30T12:00:00Z", {})
 

@@ -97,6 +97,12 @@ class InstanceClone(Strict):
     instance_id: IdText | None = None
     name: Name | None = None
     with_data: bool = True
+    from_backup: str | None = Field(default=None, max_length=64)  # a backup's name
+
+
+class OrphanRestore(Strict):
+    instance_id: IdText | None = None
+    name: Name | None = None
 
 
 class InstancePatch(Strict):

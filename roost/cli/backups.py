@@ -1,5 +1,6 @@
-"""``roost backup ID|all``, ``roost backup verify ID NAME``, ``roost backups ID``:
-archives of instances (restore, schedules and other targets are still to come)."""
+"""``roost backup ID|all``, ``roost backup verify ID NAME``, ``roost backups ID``,
+``roost restore ID NAME`` and ``roost restore NEWID --from ORPHAN``: archives of
+instances."""
 
 import time
 from typing import Annotated, Any
@@ -119,13 +120,30 @@ def _table(rows: list[dict[str, Any]]) -> Table:
 def restore(
     ctx: typer.Context,
     instance_id: InstanceArg,
-    name: Annotated[str, typer.Argument(help="The backup's name.", show_default=False)],
+    name: Annotated[
+        str | None, typer.Argument(help="The backup's name.", show_default=False)
+    ] = None,
+    orphan: Annotated[
+        str | None,
+        typer.Option("--from", help="An orphaned backup: made into the new instance ID (admins)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Put a backup back into its instance (a pre-restore backup is taken first; any
-    failure before the swap leaves everything as it was)."""
-    path = f"/v1/instances/{instance_id}/backups/{name}/restore"
-    restored = client_of(ctx).json("POST", path)
+    failure leaves everything as it was), or with ``--from NAME`` make a new instance
+    ID from an orphaned backup."""
+    if (name is None) == (orphan is None):
+        raise CliError("give a backup's name, or --from an orphaned backup", "USAGE_ERROR")
+    client = client_of(ctx)
+    if orphan is not None:
+        body = {"instance_id": instance_id}
+        made = client.json("POST", f"/v1/backups/orphaned/{orphan}/restore", json=body)
+        if as_json:
+            output.print_json(made)
+        else:
+            output.out.print(f"restored {orphan} into a new instance {made['instance_id']}")
+        return
+    restored = client.json("POST", f"/v1/instances/{instance_id}/backups/{name}/restore")
     if as_json:
         output.print_json(restored)
     else:

@@ -158,10 +158,17 @@ def clone(
     ] = None,
     name: Annotated[str | None, typer.Option(help="The copy's name.")] = None,
     data: Annotated[bool, typer.Option("--data/--no-data", help="Copy data/ too.")] = True,
+    from_backup: Annotated[
+        str | None,
+        typer.Option("--from-backup", help="As this backup of SOURCE holds it.", metavar="NAME"),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Copy an instance: its own id, ordinal and ports; config, tags, secrets, files, data."""
+    """Copy an instance: its own id, ordinal and ports; config, tags, secrets, files, data
+    (as they are now, or as one of its backups holds them)."""
     body: dict[str, Any] = {"with_data": data}
+    if from_backup is not None:
+        body["from_backup"] = from_backup
     if instance_id is not None:
         body["instance_id"] = instance_id
     if name is not None:

@@ -55,14 +55,19 @@ def finish_backup(
     )
 
 
-def backups_of(conn: Connection, instance_id: str) -> list[BackupRow]:
-    """The instance's backups, newest first."""
-    return _newest_first(conn, backups.c.instance_id == instance_id)
+def backups_of(conn: Connection, instance_pk: int) -> list[BackupRow]:
+    """The instance's backups, newest first (not those of an earlier instance that had
+    its id: they are orphans)."""
+    return _newest_first(conn, backups.c.instance_pk == instance_pk)
 
 
 def orphaned(conn: Connection) -> list[BackupRow]:
     """Backups whose instance is gone, newest first."""
     return _newest_first(conn, backups.c.instance_pk.is_(None))
+
+
+def orphans_named(conn: Connection, name: str) -> list[BackupRow]:
+    return _newest_first(conn, backups.c.instance_pk.is_(None) & (backups.c.name == name))
 
 
 def _newest_first(conn: Connection, where: ColumnElement[bool]) -> list[BackupRow]:
@@ -72,9 +77,17 @@ def _newest_first(conn: Connection, where: ColumnElement[bool]) -> list[BackupRo
     return [BackupRow(*row) for row in conn.execute(query)]
 
 
-def get_backup(conn: Connection, instance_id: str, name: str) -> BackupRow | None:
+def get_backup(conn: Connection, instance_pk: int, name: str) -> BackupRow | None:
     query = select(*_COLUMNS).where(
-        (backups.c.instance_id == instance_id) & (backups.c.name == name)
+        (backups.c.instance_pk == instance_pk) & (backups.c.name == name)
     )
     row = conn.execute(query).first()
     return None if row is None else BackupRow(*row)
+
+
+def name_taken(conn: Connection, instance_id: str, name: str) -> bool:
+    """Whether a backup of an instance with this id (now or before) has this name."""
+    query = select(backups.c.pk).where(
+        (backups.c.instance_id == instance_id) & (backups.c.name == name)
+    )
+    return conn.execute(query).first() is not None

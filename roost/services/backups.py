@@ -263,8 +263,8 @@ async def _finish(
 
 
 async def list_backups(ctx: Context, actor: Actor, instance_id: str) -> list[store.BackupRow]:
-    await _instance(ctx, actor, instance_id, "backup.read")
-    return await ctx.registry.read(store.backups_of, instance_id)
+    instance = await _instance(ctx, actor, instance_id, "backup.read")
+    return await ctx.registry.read(store.backups_of, instance.pk)
 
 
 async def orphaned_backups(ctx: Context, actor: Actor) -> list[store.BackupRow]:
@@ -276,9 +276,9 @@ async def orphaned_backups(ctx: Context, actor: Actor) -> list[store.BackupRow]:
 async def get_backup(
     ctx: Context, actor: Actor, instance_id: str, name: str, action: str = "backup.read"
 ) -> store.BackupRow:
-    await _instance(ctx, actor, instance_id, action)
+    instance = await _instance(ctx, actor, instance_id, action)
     check_backup_name(name)
-    row = await ctx.registry.read(store.get_backup, instance_id, name)
+    row = await ctx.registry.read(store.get_backup, instance.pk, name)
     if row is None:
         raise BackupNotFound(f"instance {instance_id!r} has no backup {name!r}", name=name)
     return row
@@ -288,11 +288,17 @@ async def verify_backup(ctx: Context, actor: Actor, instance_id: str, name: str)
     """Read the archive through: every entry checked, every file hashed and compared
     with the manifest, the whole compared with the recorded sha256."""
     row = await get_backup(ctx, actor, instance_id, name, "backup.verify")
+    return await check_archive(ctx, row)
+
+
+async def check_archive(ctx: Context, row: store.BackupRow) -> Scanned:
+    """Read a completed backup's archive through and compare it with its record."""
+    name = row.name
     if row.status != store.COMPLETED:
         raise Conflict(
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
         )
-    path = archive_path(ctx, instance_id, name)
+    path = archive_path(ctx, row.instance_id, name)
     try:
         scanned = await asyncio.to_thread(_scan, path)
     except FileNotFoundError:
@@ -303,7 +309,7 @@ async def verify_backup(ctx: Context, actor: Actor, instance_id: str, name: str)
         raise BackupCorrupt(
             f"backup {name!r}: the archive is not the one recorded (size or sha256)"
         )
-    if row.kind != "uploaded" and scanned.manifest.instance_id != instance_id:
+    if row.kind != "uploaded" and scanned.manifest.instance_id != row.instance_id:
         raise BackupCorrupt(f"backup {name!r} is of instance {scanned.manifest.instance_id!r}")
     return scanned
 
@@ -321,7 +327,7 @@ async def upload_backup(
     damaged, hostile or foreign one (another app) is refused and removed."""
     instance = await _instance(ctx, actor, instance_id, "backup.upload")
     check_backup_name(name)
-    if await ctx.registry.read(store.get_backup, instance_id, name) is not None:
+    if await ctx.registry.read(store.name_taken, instance_id, name):
         raise Conflict(
             f"instance {instance_id!r} has a backup {name!r} already", code="BACKUP_EXISTS"
         )

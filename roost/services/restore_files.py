@@ -17,18 +17,21 @@ import shutil
 from pathlib import Path
 
 from roost.archive import scan_archive
-from roost.domain.backups import CACHE_DUMP, FILES
+from roost.domain.backups import CACHE_DUMP, FILES, SEALED
 from roost.instance_dir import instances_root
 
 
 class Unpacked:
-    def __init__(self, current: Path, staging: Path, old: Path, cache_dump: bytes | None) -> None:
+    def __init__(
+        self, current: Path, staging: Path, old: Path, cache_dump: bytes | None, sealed: bytes
+    ) -> None:
         self._current = current
         self._staging = staging
         self._old = old
         self._moved = False
         self._swapped = False
         self.cache_dump = cache_dump  # None: the backup holds no cache dump
+        self.sealed = sealed  # the secrets and key pair as the backup holds them (JSON)
 
     @classmethod
     def beside(
@@ -46,10 +49,13 @@ class Unpacked:
             (staging / FILES.rstrip("/")).mkdir(mode=0o700, exist_ok=True)
             dump = staging / CACHE_DUMP
             cache_dump = dump.read_bytes() if scanned.manifest.cache and dump.exists() else None
+            sealed = staging / SEALED
+            sealed_json = sealed.read_bytes() if sealed.exists() else b"{}"
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return cls(root / instance_id, staging, root / f".{instance_id}.old-{token}", cache_dump)
+        old = root / f".{instance_id}.old-{token}"
+        return cls(root / instance_id, staging, old, cache_dump, sealed_json)
 
     def swap(self) -> None:
         """Rename the unpacked files into place; if that fails, the old ones are back."""

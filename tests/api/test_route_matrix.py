@@ -103,6 +103,11 @@ MATRIX: dict[str, Row] = {
     "GET /metrics": Row("user", 200, lambda c: Req("GET", "/metrics")),
     "GET /v1/usage": Row("user", 200, lambda c: Req("GET", "/v1/usage")),
     "GET /v1/backups/orphaned": Row("admin", 200, lambda c: Req("GET", "/v1/backups/orphaned")),
+    "POST /v1/backups/orphaned/{name}/restore": Row(  # an admin may: there is no such backup
+        "admin",
+        404,
+        lambda c: Req("POST", "/v1/backups/orphaned/20261130T120000Z-manual-abcdef/restore"),
+    ),
     "POST /v1/webhooks": Row(
         "admin", 201, lambda c: Req("POST", "/v1/webhooks", json={"url": "http://127.0.0.1:9/"})
     ),

@@ -45,3 +45,16 @@ def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> Non
     ]
     neither = roost(runner, live_server, "backups")
     assert neither.exit_code == 1 and "(USAGE_ERROR)" in neither.stderr
+    pre_delete = orphans[0]["name"]
+    back = ok(runner, live_server, "restore", "back", "--from", pre_delete)
+    assert back.strip() == f"restored {pre_delete} into a new instance back"
+    assert (
+        json.loads(ok(runner, live_server, "status", "back", "--json"))[0]["instance_id"] == "back"
+    )
+    both_ways = roost(runner, live_server, "restore", "back", name, "--from", pre_delete)
+    assert both_ways.exit_code == 1 and "(USAGE_ERROR)" in both_ways.stderr
+    archive.write_bytes(b"")  # the first backup of 1 is broken: take another to clone
+    fresh = ok(runner, live_server, "backup", "1").split()[1]
+    cloned = ok(runner, live_server, "clone", "1", "c", "--from-backup", fresh)
+    assert cloned.startswith("cloned 1 to c")
+    assert (live_server.home / "instances" / "c" / "data" / "save.dat").read_bytes() == b"x" * 5000

@@ -10,9 +10,16 @@ from pydantic import BaseModel, Field
 
 from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
-from roost.api.schemas import InstanceOut, InstancePath, Strict, instance_json, json_response
+from roost.api.schemas import (
+    InstanceOut,
+    InstancePath,
+    OrphanRestore,
+    Strict,
+    instance_json,
+    json_response,
+)
+from roost.services import backup_clone, restore
 from roost.services import backups as use
-from roost.services import restore
 
 router = APIRouter(
     prefix="/v1/instances/{instance_id}/backups", tags=["backups"], responses=ERROR_RESPONSES
@@ -61,6 +68,19 @@ async def orphaned_backups(ctx: Ctx, caller: Caller) -> Response:
     admins only."""
     rows = await use.orphaned_backups(ctx, caller)
     return json_response({"backups": [use.view(row) for row in rows]})
+
+
+@orphans.post("/v1/backups/orphaned/{name}/restore", status_code=201, response_model=InstanceOut)
+async def restore_orphan(
+    name: BackupName, ctx: Ctx, caller: Caller, body: OrphanRestore | None = None
+) -> Response:
+    """A new instance (its own id, ordinal and ports) from a backup that outlived its
+    instance: the backup's app, version, config, tags, files, cache keys and secrets."""
+    asked = body or OrphanRestore()
+    created = await backup_clone.restore_orphan(
+        ctx, caller, name, instance_id=asked.instance_id, new_name=asked.name
+    )
+    return json_response(instance_json(created), 201)
 
 
 @router.post("", status_code=202, response_model=BackupOut)

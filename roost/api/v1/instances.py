@@ -37,6 +37,7 @@ from roost.domain.errors import RoostError
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Action, Health, State
 from roost.services import (
+    backup_clone,
     clean,
     clone,
     create,
@@ -215,8 +216,19 @@ for _action in (Action.START, Action.STOP, Action.RESTART, Action.PAUSE, Action.
 async def clone_instance(
     instance_id: InstancePath, ctx: Ctx, caller: Caller, body: InstanceClone | None = None
 ) -> Response:
-    """A copy with its own id, ordinal and ports: config, tags, secrets, files and data."""
+    """A copy with its own id, ordinal and ports: config, tags, secrets, files and data;
+    with ``from_backup``, as that backup of the instance holds them (and its cache keys)."""
     options = body or InstanceClone()
+    if options.from_backup is not None:
+        restored = await backup_clone.clone_from_backup(
+            ctx,
+            caller,
+            instance_id,
+            options.from_backup,
+            instance_id=options.instance_id,
+            new_name=options.name,
+        )
+        return json_response(instance_json(restored), 201)
     copy = await clone.clone_instance(
         ctx,
         caller,

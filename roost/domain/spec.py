@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from roost.domain.backup_schedule import schedule_of
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.layout import is_reserved
@@ -112,7 +113,16 @@ class LimitsSpec(Frozen):
 
 class BackupSpec(Frozen):
     paths: list[str] = Field(default_factory=lambda: ["data"])
-    keep_last: Annotated[int, Field(ge=1)] = 5
+    # when it is backed up on its own (one of the two) and which backups rotation keeps
+    # (domain/backup_schedule.py); an instance's config may set them under ``backup``
+    every: str | None = None
+    cron: str | None = None
+    keep_last: Annotated[int, Field(ge=0, le=10_000)] = 5
+    keep_hourly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_daily: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_weekly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_monthly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    rotate_manual: bool = False
     pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
     post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
     mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile
@@ -281,6 +291,10 @@ def _check_app(app: AppSpec, where: str) -> list[str]:
             problems.append(
                 f"{where}.ports.{port}: a port name is a lowercase identifier (a-z, 0-9, _)"
             )
+    try:
+        schedule_of(app.backup.model_dump(exclude_none=True), {})
+    except InvalidInput as exc:
+        problems.append(f"{where}.{exc.message}")
     if app.validation is not None and len(app.validation.kinds()) != 1:
         problems.append(f"{where}.validate: give exactly one of http, tcp or cmd")
     for service, spec in app.services.items():

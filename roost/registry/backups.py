@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from roost.registry.tables import backups
 
@@ -91,3 +91,20 @@ def name_taken(conn: Connection, instance_id: str, name: str) -> bool:
         (backups.c.instance_id == instance_id) & (backups.c.name == name)
     )
     return conn.execute(query).first() is not None
+
+
+def last_scheduled(conn: Connection) -> dict[int, datetime]:
+    """When each instance's latest scheduled backup was taken (or tried), by its pk."""
+    query = (
+        select(backups.c.instance_pk, func.max(backups.c.created_at))
+        .where(backups.c.kind == "scheduled", backups.c.instance_pk.is_not(None))
+        .group_by(backups.c.instance_pk)
+    )
+    return {int(pk): at for pk, at in conn.execute(query)}
+
+
+def delete_backups(conn: Connection, instance_pk: int, names: list[str]) -> int:
+    result = conn.execute(
+        delete(backups).where(backups.c.instance_pk == instance_pk, backups.c.name.in_(names))
+    )
+    return int(result.rowcount)

@@ -17,8 +17,7 @@ import hashlib
 import json
 import logging
 import os
-import secrets
-from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,12 @@ from roost.cache.dump import dump_items
 from roost.domain.backups import (
     CACHE_DUMP,
     SEALED,
-    ArchiveRefused,
     Manifest,
     backup_name,
     check_backup_name,
 )
 from roost.domain.clock import rfc3339, utcnow
-from roost.domain.errors import Conflict, NotFound, TooLarge, instance_not_found
+from roost.domain.errors import Conflict, NotFound, instance_not_found
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
 from roost.instance_dir import InstanceDir
@@ -84,7 +82,7 @@ def view(row: store.BackupRow) -> dict[str, Any]:
     }
 
 
-async def _instance(ctx: Context, actor: Actor, instance_id: str, action: str) -> Instance:
+async def instance_for(ctx: Context, actor: Actor, instance_id: str, action: str) -> Instance:
     validate_instance_id(instance_id)
     await ctx.policy.authorize(actor, action, instance_id)
     instance = await ctx.registry.read(q.get_instance, instance_id)
@@ -101,11 +99,15 @@ async def take_backup(
     note: str | None = None,
     kind: str = "manual",
     with_logs: bool = False,
+    at: datetime | None = None,
+    failure_event: str = "backup.failed",
 ) -> tuple[store.BackupRow, asyncio.Future[store.BackupRow]]:
     """Record a ``running`` backup and begin writing it; the record, and what finishes
-    it (the record as it ends: ``completed`` or ``failed``)."""
-    instance = await _instance(ctx, actor, instance_id, "backup.create")
-    now = utcnow()
+    it (the record as it ends: ``completed`` or ``failed``). ``at`` is when it counts
+    as taken (a schedule's clock); a failure is recorded as ``failure_event`` (a
+    scheduled backup's first try is not yet an alert)."""
+    instance = await instance_for(ctx, actor, instance_id, "backup.create")
+    now = at or utcnow()
     row = store.BackupRow(
         instance_id=instance.instance_id,
         name=backup_name(now, kind),
@@ -123,12 +125,17 @@ async def take_backup(
         record("backup.started", instance, details={"name": row.name, "kind": kind})
 
     await commit(ctx, actor, begin)
-    done = ctx.background.run(_write(ctx, actor, instance, row, with_logs))
+    done = ctx.background.run(_write(ctx, actor, instance, row, with_logs, failure_event))
     return row, done
 
 
 async def _write(
-    ctx: Context, actor: Actor, instance: Instance, row: store.BackupRow, with_logs: bool
+    ctx: Context,
+    actor: Actor,
+    instance: Instance,
+    row: store.BackupRow,
+    with_logs: bool,
+    failure_event: str,
 ) -> store.BackupRow:
     final = archive_path(ctx, instance.instance_id, row.name)
     partial = final.with_name(final.name + ".partial")
@@ -140,7 +147,7 @@ async def _write(
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
         reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
-        return await _finish(ctx, actor, instance, row, error=reason)
+        return await _finish(ctx, actor, instance, row, error=reason, failure_event=failure_event)
     return await _finish(ctx, actor, instance, row, size=size, sha256=digest)
 
 
@@ -219,6 +226,7 @@ async def _finish(
     error: str | None = None,
     size: int | None = None,
     sha256: str | None = None,
+    failure_event: str = "backup.failed",
 ) -> store.BackupRow:
     status = store.FAILED if error else store.COMPLETED
     now = utcnow()
@@ -236,7 +244,12 @@ async def _finish(
         )
         details = {"name": row.name, "kind": row.kind, "size": size, "error": error}
         outcome = "error" if error else "ok"
-        record(f"backup.{status}", instance, outcome=outcome, details=details)
+        record(
+            failure_event if error else "backup.completed",
+            instance,
+            outcome=outcome,
+            details=details,
+        )
 
     try:
         await commit(ctx, actor, end)
@@ -263,7 +276,7 @@ async def _finish(
 
 
 async def list_backups(ctx: Context, actor: Actor, instance_id: str) -> list[store.BackupRow]:
-    instance = await _instance(ctx, actor, instance_id, "backup.read")
+    instance = await instance_for(ctx, actor, instance_id, "backup.read")
     return await ctx.registry.read(store.backups_of, instance.pk)
 
 
@@ -276,7 +289,7 @@ async def orphaned_backups(ctx: Context, actor: Actor) -> list[store.BackupRow]:
 async def get_backup(
     ctx: Context, actor: Actor, instance_id: str, name: str, action: str = "backup.read"
 ) -> store.BackupRow:
-    instance = await _instance(ctx, actor, instance_id, action)
+    instance = await instance_for(ctx, actor, instance_id, action)
     check_backup_name(name)
     row = await ctx.registry.read(store.get_backup, instance.pk, name)
     if row is None:
@@ -300,7 +313,7 @@ async def check_archive(ctx: Context, row: store.BackupRow) -> Scanned:
         )
     path = archive_path(ctx, row.instance_id, name)
     try:
-        scanned = await asyncio.to_thread(_scan, path)
+        scanned = await asyncio.to_thread(scan_file, path)
     except FileNotFoundError:
         raise BackupCorrupt(f"backup {name!r}: its archive is gone") from None
     except Exception as error:
@@ -314,73 +327,9 @@ async def check_archive(ctx: Context, row: store.BackupRow) -> Scanned:
     return scanned
 
 
-def _scan(path: Path) -> Scanned:
+def scan_file(path: Path) -> Scanned:
     with open(path, "rb") as source:
         return scan_archive(source)
-
-
-async def upload_backup(
-    ctx: Context, actor: Actor, instance_id: str, name: str, body: AsyncIterator[bytes]
-) -> store.BackupRow:
-    """Store an archive taken elsewhere as ``name``: written to disk as it comes (at
-    most ``ROOST_MAX_UPLOAD_BYTES``), then read through and checked like any backup; a
-    damaged, hostile or foreign one (another app) is refused and removed."""
-    instance = await _instance(ctx, actor, instance_id, "backup.upload")
-    check_backup_name(name)
-    if await ctx.registry.read(store.name_taken, instance_id, name):
-        raise Conflict(
-            f"instance {instance_id!r} has a backup {name!r} already", code="BACKUP_EXISTS"
-        )
-    final = archive_path(ctx, instance_id, name)
-    partial = final.with_name(f"{final.name}.upload-{secrets.token_hex(4)}")
-    partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    limit = ctx.settings.max_upload_bytes
-    try:
-        out = await asyncio.to_thread(open, partial, "xb")
-        with out:  # chunks go to the page cache as they come; the flush waits in a thread
-            os.fchmod(out.fileno(), 0o600)
-            async for chunk in body:
-                if out.tell() + len(chunk) > limit:
-                    raise TooLarge(
-                        f"the archive is larger than the limit of {limit} bytes", limit=limit
-                    )
-                out.write(chunk)
-            await asyncio.to_thread(os.fsync, out.fileno())
-        scanned = await asyncio.to_thread(_scan, partial)
-        if scanned.manifest.app != instance.app:
-            raise ArchiveRefused(
-                f"it is a backup of app {scanned.manifest.app!r}, not {instance.app!r}"
-            )
-        os.rename(partial, final)
-    finally:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-    now = utcnow()
-    row = store.BackupRow(
-        instance_id=instance_id,
-        name=name,
-        app=instance.app,
-        kind="uploaded",
-        target="archive",
-        status=store.COMPLETED,
-        created_by=actor.name,
-        created_at=now,
-        size=scanned.size,
-        sha256=scanned.sha256,
-        finished_at=now,
-        note=f"uploaded; taken {scanned.manifest.created_at} of {scanned.manifest.instance_id!r}",
-    )
-
-    def keep(conn: Connection, record: Recorder) -> None:
-        store.add_backup(conn, row, instance.pk)
-        record("backup.uploaded", instance, details={"name": name, "size": scanned.size})
-
-    try:
-        await commit(ctx, actor, keep)
-    except Exception:
-        final.unlink(missing_ok=True)
-        raise
-    return row
 
 
 async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str) -> Path:

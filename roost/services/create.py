@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from roost.auth import Actor
+from roost.domain.backup_schedule import schedule_of
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict
 from roost.domain.ids import new_instance_id, ordinal_of_id, validate_instance_id
@@ -71,6 +72,7 @@ async def create_instance(
         validate_instance_id(instance_id)
     check_json_value(request.config, field="config")
     check_config_size(request.config)
+    schedule_of({}, request.config)  # its own backup schedule, if it sets one
     named = request.app or await ctx.apps.default_name() or DEFAULT_APP
     await ctx.policy.authorize(actor, "instance.create", named)  # the app: a token's scope
     app = await ctx.apps.for_new_instance(request.app)

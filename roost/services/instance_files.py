@@ -6,6 +6,7 @@ instance (a seed-000 registration, a data-plane namespace) has nothing to put th
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,6 +117,8 @@ async def run_spec_hook(
     rendered = [render(part, context, where="hook") for part in argv]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     env.update(base_environment(instance, spec, config, directory.path, ctx.settings.url))
+    # an app with hooks and nothing to render has no directory yet: the hook gets one
+    await asyncio.to_thread(directory.path.mkdir, mode=0o700, parents=True, exist_ok=True)
     return await run_hook(rendered, cwd=directory.path, env=env)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from roost.auth import Actor
 from roost.domain.access import visible_to
+from roost.domain.backup_schedule import schedule_of
 from roost.domain.clock import utcnow
 from roost.domain.cursors import decode_cursor, encode_cursor, invalid_cursor
 from roost.domain.errors import InvalidInput, instance_not_found
@@ -93,6 +94,7 @@ async def update_instance(ctx: Context, actor: Actor, instance_id: str, patch: P
             )
             if config != instance.config:
                 check_config_size(config)
+                schedule_of({}, config)  # its own backup schedule, if it sets one
                 values["config"] = config
                 changed.append("config")
         tags = instance.tags

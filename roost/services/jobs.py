@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 
 from roost.jobs import Every, Job
+from roost.services.backup_schedules import BackupScheduler
 from roost.services.context import Context
 from roost.services.health_sweep import HealthSweep
 from roost.services.logs import ROTATE_EVERY_S, rotate_logs
@@ -59,6 +60,10 @@ def webhook_deliveries(ctx: Context) -> Job:
     return WebhookDispatcher(ctx)
 
 
+def backup_schedules(ctx: Context) -> Job:
+    return BackupScheduler(ctx)
+
+
 STANDARD_JOBS: tuple[JobFactory, ...] = (
     activity_flush,
     cache_expiry,
@@ -66,4 +71,5 @@ STANDARD_JOBS: tuple[JobFactory, ...] = (
     health_checks,
     metric_sampling,
     webhook_deliveries,
+    backup_schedules,
 )

@@ -18,7 +18,7 @@ from roost.api.schemas import (
     instance_json,
     json_response,
 )
-from roost.services import backup_clone, restore
+from roost.services import backup_clone, backup_uploads, restore
 from roost.services import backups as use
 
 router = APIRouter(
@@ -117,7 +117,7 @@ async def upload_backup(
     """Store an archive taken elsewhere (the body, as ``download`` gave it; at most
     ``ROOST_MAX_UPLOAD_BYTES``): checked through before it is kept, and refused (400
     ``ARCHIVE_REFUSED``, with why) if it is damaged, hostile or of another app."""
-    row = await use.upload_backup(ctx, caller, instance_id, name, request.stream())
+    row = await backup_uploads.upload_backup(ctx, caller, instance_id, name, request.stream())
     return json_response(use.view(row), 201)
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from roost.auth import LOCAL_ACTOR
 from roost.composition import open_context
-from roost.services import backups, restore, restore_files
+from roost.services import backup_files, backups, restore, restore_files
 from roost.services.create import CreateRequest, create_instance
 from roost.settings import Settings, sqlite_url
 
@@ -98,7 +98,7 @@ async def run(args: argparse.Namespace, root: Path) -> None:
             tar_out.append(timed(["tar", "--zstd", "-xf", str(tarball)], out))
             shutil.rmtree(out)
             tarball.unlink()
-            archive = backups.archive_path(ctx, "big", row.name)
+            archive = backup_files.archive_path(ctx, "big", row.name)
             began = time.perf_counter()
             await asyncio.to_thread(restore_files.swap_in, home, "big", archive)
             ours_out.append(time.perf_counter() - began)

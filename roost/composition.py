@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from roost.auth import Authenticator, Policy
 from roost.cache.backend import CacheBackend
@@ -33,6 +34,9 @@ from roost.services.policy import RolePolicy
 from roost.services.port_allocator import PortAllocator
 from roost.services.runtime_events import RuntimeEvents
 from roost.settings import Settings
+
+if TYPE_CHECKING:
+    from roost.s3_copies import S3Copies
 
 
 async def open_context(
@@ -76,8 +80,22 @@ async def open_context(
         ports=PortAllocator(registry, socket.gethostname(), parse_range(settings.port_range)),
         directory=Directory(registry, clock=clock.monotonic),
         jobs=Jobs(clock),
+        offsite=_offsite(settings),
     )
     ctx.runtime.listen(RuntimeEvents(ctx))
     await ctx.cache.listen(CacheDamageEvents(ctx))
     ctx.jobs.start(make(ctx) for make in jobs)
     return ctx
+
+
+def _offsite(settings: Settings) -> S3Copies | None:
+    """The bucket archives are copied to, if one is set (boto3 loaded only then)."""
+    if settings.backup_s3 is None:
+        return None
+    from roost.s3_copies import S3Copies
+
+    return S3Copies(
+        settings.backup_s3,
+        endpoint=settings.backup_s3_endpoint,
+        region=settings.backup_s3_region,
+    )

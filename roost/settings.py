@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from roost.domain.backups import S3Location
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.names import has_control
@@ -51,6 +52,9 @@ class Settings:
     trusted_origins: tuple[str, ...] = ()  # browser origins allowed to act (and CORS)
     metrics_interval_s: float = 15.0  # how often every running instance is sampled
     metrics_retention_s: float = 7 * 86_400.0  # samples older than this are dropped
+    backup_s3: str | None = None  # s3://bucket/prefix: every archive is copied there
+    backup_s3_endpoint: str | None = None  # an S3-compatible server's URL (default: AWS)
+    backup_s3_region: str | None = None
 
     @classmethod
     def load(
@@ -115,10 +119,20 @@ class Settings:
                 default=7 * 86_400,
                 field="ROOST_METRICS_RETENTION",
             ),
+            backup_s3=_s3_location(env.get("ROOST_BACKUP_S3")),
+            backup_s3_endpoint=env.get("ROOST_BACKUP_S3_ENDPOINT") or None,
+            backup_s3_region=env.get("ROOST_BACKUP_S3_REGION") or None,
         )
 
 
 AUTH_MODES = ("on", "off", "auto")
+
+
+def _s3_location(url: str | None) -> str | None:
+    if not url:
+        return None
+    S3Location.parse(url)  # a mistake is told at start, not at the first backup
+    return url
 
 
 def check_auth(mode: str) -> str:

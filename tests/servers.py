@@ -103,3 +103,29 @@ def in_thread(settings: Settings, **options: Any) -> Iterator[uvicorn.Server]:
     server.should_exit = True
     thread.join(timeout=15)
     assert not thread.is_alive(), "the server did not stop (services may be left running)"
+
+
+@contextmanager
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server (moto's server mode) on a free port: its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the S3 server (moto) did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from roost.domain.errors import Conflict
+from roost.domain.errors import Conflict, InvalidInput
 from roost.home import Home
 from roost.settings import DEFAULT_URL, Settings, resolve_home
 
@@ -61,3 +61,12 @@ def test_one_server_per_home(tmp_path: Path) -> None:
     assert second.server_pid() is None
     second.acquire_server_lock("http://127.0.0.1:2")
     second.release_server_lock()
+
+
+@pytest.mark.parametrize("url", ["bucket/x", "s3://", "http://bucket/x", "s3://b/x?y=1"])
+def test_a_bad_s3_location_is_refused_at_start(tmp_path: Path, url: str) -> None:
+    with pytest.raises(InvalidInput, match="s3://BUCKET") as refused:
+        Settings.load(env={"ROOST_HOME": str(tmp_path), "ROOST_BACKUP_S3": url})
+    assert refused.value.code == "INVALID_SETTING"
+    good = Settings.load(env={"ROOST_HOME": str(tmp_path), "ROOST_BACKUP_S3": "s3://b/site/"})
+    assert good.backup_s3 == "s3://b/site/"

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from roost.domain.errors import InvalidInput
 
@@ -169,3 +170,22 @@ def mismatches(
         elif digest != listed[path].sha256:
             problems.append(f"{path!r} does not match its sha256 in the manifest")
     return problems
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str  # '' or ending in '/'
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+            raise InvalidInput(
+                f"an S3 location is s3://BUCKET[/PREFIX], not {url!r}", code="INVALID_SETTING"
+            )
+        prefix = parts.path.strip("/")
+        return cls(parts.netloc, f"{prefix}/" if prefix else "")
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"

@@ -28,6 +28,7 @@ class BackupRow:
     size: int | None = None
     sha256: str | None = None
     finished_at: datetime | None = None
+    location: str | None = None  # its copy off the host (``s3://bucket/key``), if any
 
 
 _COLUMNS = [getattr(backups.c, name) for name in BackupRow.__dataclass_fields__]
@@ -47,11 +48,19 @@ def finish_backup(
     error: str | None = None,
     size: int | None = None,
     sha256: str | None = None,
+    location: str | None = None,
 ) -> None:
     conn.execute(
         update(backups)
         .where((backups.c.instance_id == instance_id) & (backups.c.name == name))
-        .values(status=status, error=error, size=size, sha256=sha256, finished_at=at)
+        .values(
+            status=status,
+            error=error,
+            size=size,
+            sha256=sha256,
+            finished_at=at,
+            location=location,
+        )
     )
 
 

@@ -314,6 +314,7 @@ backups = Table(
     Column("created_by", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    Column("location", Text, nullable=True),  # its copy off the host (s3://...), if any
     UniqueConstraint("instance_id", "name"),
     Index(None, "instance_pk"),
 )

@@ -29,7 +29,7 @@ from roost.domain.model import Instance
 from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.registry import secrets as secret_store
-from roost.services import backups, instance_files
+from roost.services import backup_files, backups, instance_files
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.create import CreateRequest, create_instance
@@ -101,7 +101,7 @@ async def _create_from(
 
 
 async def _fill(ctx: Context, actor: Actor, created: Instance, row: store.BackupRow) -> None:
-    archive = backups.archive_path(ctx, row.instance_id, row.name)
+    archive = backup_files.archive_path(ctx, row.instance_id, row.name)
     unpacked = await asyncio.to_thread(Unpacked.beside, ctx.home.path, created.instance_id, archive)
     try:
         items = [] if unpacked.cache_dump is None else load_items(unpacked.cache_dump)

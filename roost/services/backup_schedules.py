@@ -30,6 +30,7 @@ from roost.failures import log_failure
 from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.services import backups, instance_files
+from roost.services.backup_files import remove_files
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
@@ -152,9 +153,7 @@ async def prune(ctx: Context, actor: Actor, instance: Instance, schedule: Schedu
         record("backup.pruned", instance, details={"names": doomed})
 
     await commit(ctx, actor, forget)
-    for name in doomed:
-        try:
-            backups.archive_path(ctx, instance.instance_id, name).unlink(missing_ok=True)
-        except OSError as error:
-            log.warning("could not remove the archive of pruned backup %s: %s", name, error)
+    for row in rows:
+        if row.name in doomed:
+            await remove_files(ctx, row)
     return doomed

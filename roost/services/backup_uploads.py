@@ -16,7 +16,7 @@ from roost.domain.backups import ArchiveRefused, check_backup_name
 from roost.domain.clock import utcnow
 from roost.domain.errors import Conflict, TooLarge
 from roost.registry import backups as store
-from roost.services import backups
+from roost.services import backup_files, backups
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
@@ -33,7 +33,7 @@ async def upload_backup(
         raise Conflict(
             f"instance {instance_id!r} has a backup {name!r} already", code="BACKUP_EXISTS"
         )
-    final = backups.archive_path(ctx, instance_id, name)
+    final = backup_files.archive_path(ctx, instance_id, name)
     partial = final.with_name(f"{final.name}.upload-{secrets.token_hex(4)}")
     partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     limit = ctx.settings.max_upload_bytes

@@ -44,24 +44,21 @@ from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry import secrets as secret_store
 from roost.services.backup_consistency import consistent
+from roost.services.backup_files import (
+    BackupCorrupt,
+    archive_path,
+    copy_off,
+    ensure_local,
+)
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
-SUFFIX = ".tar.zst"
 MAX_NOTE = 1000
 log = logging.getLogger("roost.backups")
 
 
 class BackupNotFound(NotFound):
     code = "BACKUP_NOT_FOUND"
-
-
-class BackupCorrupt(Conflict):
-    code = "BACKUP_CORRUPT"
-
-
-def archive_path(ctx: Context, instance_id: str, name: str) -> Path:
-    return ctx.home.path / "backups" / instance_id / f"{name}{SUFFIX}"
 
 
 def view(row: store.BackupRow) -> dict[str, Any]:
@@ -79,6 +76,7 @@ def view(row: store.BackupRow) -> dict[str, Any]:
         "created_by": row.created_by,
         "created_at": rfc3339(row.created_at),
         "finished_at": rfc3339(row.finished_at),
+        "location": row.location,
     }
 
 
@@ -142,13 +140,14 @@ async def _write(
     try:
         async with consistent(ctx, actor, instance):
             size, digest = await _copy(ctx, instance, row, partial, final, with_logs)
+        location = await copy_off(ctx, instance.instance_id, row.name)
     except Exception as error:  # nothing of a failed backup is kept (post may fail last)
         for path in (partial, final):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
         reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
         return await _finish(ctx, actor, instance, row, error=reason, failure_event=failure_event)
-    return await _finish(ctx, actor, instance, row, size=size, sha256=digest)
+    return await _finish(ctx, actor, instance, row, size=size, sha256=digest, location=location)
 
 
 async def _copy(
@@ -227,6 +226,7 @@ async def _finish(
     size: int | None = None,
     sha256: str | None = None,
     failure_event: str = "backup.failed",
+    location: str | None = None,
 ) -> store.BackupRow:
     status = store.FAILED if error else store.COMPLETED
     now = utcnow()
@@ -241,8 +241,11 @@ async def _finish(
             error=error,
             size=size,
             sha256=sha256,
+            location=location,
         )
         details = {"name": row.name, "kind": row.kind, "size": size, "error": error}
+        if location is not None:
+            details["location"] = location
         outcome = "error" if error else "ok"
         record(
             failure_event if error else "backup.completed",
@@ -271,6 +274,7 @@ async def _finish(
             "size": size,
             "sha256": sha256,
             "finished_at": now,
+            "location": location,
         }
     )
 
@@ -311,7 +315,7 @@ async def check_archive(ctx: Context, row: store.BackupRow) -> Scanned:
         raise Conflict(
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
         )
-    path = archive_path(ctx, row.instance_id, name)
+    path = await ensure_local(ctx, row)
     try:
         scanned = await asyncio.to_thread(scan_file, path)
     except FileNotFoundError:
@@ -334,9 +338,8 @@ def scan_file(path: Path) -> Scanned:
 
 async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str) -> Path:
     row = await get_backup(ctx, actor, instance_id, name, "backup.download")
-    path = archive_path(ctx, instance_id, name)
-    if row.status != store.COMPLETED or not path.is_file():
+    if row.status != store.COMPLETED:
         raise Conflict(
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
         )
-    return path
+    return await ensure_local(ctx, row)

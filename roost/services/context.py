@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from roost.auth import Authenticator, Policy
 from roost.cache.backend import CacheBackend
@@ -28,6 +29,9 @@ from roost.services.metrics_book import MetricsBook
 from roost.services.ordinals import OrdinalAllocator
 from roost.services.port_allocator import PortAllocator
 from roost.settings import Settings
+
+if TYPE_CHECKING:
+    from roost.s3_copies import S3Copies
 
 log = logging.getLogger("roost.context")
 
@@ -53,6 +57,7 @@ class Context:
     alerts: AlertInbox = field(default_factory=AlertInbox)
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
+    offsite: S3Copies | None = None  # where archives are copied off the host
 
     def forget(self, instance_id: str) -> None:
         """The instance changed (state, config, owner, grants) or is gone: whatever holds

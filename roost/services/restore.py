@@ -28,7 +28,7 @@ from roost.domain.model import Instance
 from roost.domain.states import Action, State
 from roost.registry import backups as store
 from roost.registry import instances as q
-from roost.services import backups, runner
+from roost.services import backup_files, backups, runner
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.directory import limits_of
@@ -58,7 +58,7 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
             f"not restored: the backup of the current state failed ({before.error})",
             pre_restore=before.name,
         )
-    archive = backups.archive_path(ctx, instance_id, row.name)
+    archive = backup_files.archive_path(ctx, instance_id, row.name)
     ctx.directory.restoring.add(instance_id)
     try:
         async with migrating(ctx, actor, instance_id, Action.RESTORE) as held:

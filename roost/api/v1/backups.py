@@ -47,6 +47,7 @@ class BackupOut(BaseModel):
     created_by: str
     created_at: str | None
     finished_at: str | None
+    location: str | None  # its copy off the host (s3://...), if any
 
 
 class BackupList(BaseModel):

@@ -1,0 +1,107 @@
+"""Where a backup's archive is: ``<home>/backups/<instance_id>/<name>.tar.zst``, and its
+copy off the host when the server has a bucket (``ROOST_BACKUP_S3``).
+
+A copy is made once the archive is written and checked by size and checksum
+(``roost/s3_copies.py``). An archive whose local file is gone (a lost disk, a new host
+with the same registry) is fetched back from its copy before it is read, and checked
+against the size and sha256 recorded when it was taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from roost.domain.errors import Conflict, RoostError
+from roost.registry.backups import BackupRow
+from roost.services.context import Context
+
+SUFFIX = ".tar.zst"
+log = logging.getLogger("roost.backups")
+
+
+class BackupCorrupt(Conflict):
+    code = "BACKUP_CORRUPT"
+
+
+class BackupCopyFailed(RoostError):
+    status = 502
+    code = "BACKUP_COPY_FAILED"
+
+
+def archive_path(ctx: Context, instance_id: str, name: str) -> Path:
+    return ctx.home.path / "backups" / instance_id / f"{name}{SUFFIX}"
+
+
+async def copy_off(ctx: Context, instance_id: str, name: str) -> str | None:
+    """Copy the archive to the bucket, if there is one; the copy's URL."""
+    if ctx.offsite is None:
+        return None
+    key = ctx.offsite.key(instance_id, name, SUFFIX)
+    url = ctx.offsite.location.url(key)
+    try:
+        return await asyncio.to_thread(
+            ctx.offsite.upload, archive_path(ctx, instance_id, name), key
+        )
+    except Exception as error:
+        with contextlib.suppress(Exception):  # a copy that does not match is no copy
+            await asyncio.to_thread(ctx.offsite.delete, url)
+        raise BackupCopyFailed(f"the copy to {url} failed: {error}") from None
+
+
+async def ensure_local(ctx: Context, row: BackupRow) -> Path:
+    """The archive's path, fetched back from its copy first if the file is gone."""
+    path = archive_path(ctx, row.instance_id, row.name)
+    if path.is_file():
+        return path
+    if row.location is None or ctx.offsite is None:
+        raise BackupCorrupt(f"backup {row.name!r}: its archive is gone")
+    try:
+        await asyncio.to_thread(_fetch, ctx, row, path)
+    except BackupCorrupt:
+        raise
+    except Exception as error:
+        raise BackupCorrupt(
+            f"backup {row.name!r}: its archive is gone and its copy at {row.location} "
+            f"could not be fetched: {error}"
+        ) from None
+    return path
+
+
+def _fetch(ctx: Context, row: BackupRow, path: Path) -> None:
+    assert ctx.offsite is not None and row.location is not None
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(f"{path.name}.fetch-{secrets.token_hex(4)}")
+    try:
+        ctx.offsite.download(row.location, partial)
+        os.chmod(partial, 0o600)
+        digest = hashlib.sha256()
+        with open(partial, "rb") as fetched:
+            while chunk := fetched.read(1024 * 1024):
+                digest.update(chunk)
+        if (partial.stat().st_size, digest.hexdigest()) != (row.size, row.sha256):
+            raise BackupCorrupt(
+                f"backup {row.name!r}: its copy at {row.location} is not the archive recorded"
+            )
+        os.rename(partial, path)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+async def remove_files(ctx: Context, row: BackupRow) -> None:
+    """The archive and its copy, gone (what cannot be removed is logged)."""
+    try:
+        archive_path(ctx, row.instance_id, row.name).unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("could not remove the archive of backup %s: %s", row.name, error)
+    if row.location is not None and ctx.offsite is not None:
+        try:
+            await asyncio.to_thread(ctx.offsite.delete, row.location)
+        except Exception as error:
+            log.warning("could not remove the copy %s: %s", row.location, error)

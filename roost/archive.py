@@ -105,7 +105,7 @@ class _HashingReader(io.RawIOBase):
         return len(data)
 
 
-def _walk(folder: Path, include: Callable[[str], bool]) -> Iterator[tuple[str, os.stat_result]]:
+def walk(folder: Path, include: Callable[[str], bool]) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, lstat) of what ``include`` takes below ``folder``, sorted,
     folders before what they hold; links not followed."""
     pending = [""] if folder.is_dir() else []  # a bare instance may have no folder
@@ -145,7 +145,7 @@ def write_archive(
         tarfile.open(fileobj=packed, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
     ):
         tar.copybufsize = CHUNK  # type: ignore[attr-defined]  # (tar's own: 16 KiB a step)
-        for path, info in _walk(folder, include):
+        for path, info in walk(folder, include):
             member = tarfile.TarInfo(FILES + path)
             member.mode, member.mtime = info.st_mode & 0o777, int(info.st_mtime)
             if stat.S_ISDIR(info.st_mode):

@@ -36,6 +36,7 @@ from roost.services.runtime_events import RuntimeEvents
 from roost.settings import Settings
 
 if TYPE_CHECKING:
+    from roost.restic import Restic
     from roost.s3_copies import S3Copies
 
 
@@ -81,6 +82,7 @@ async def open_context(
         directory=Directory(registry, clock=clock.monotonic),
         jobs=Jobs(clock),
         offsite=_offsite(settings),
+        restic=_restic(settings, home),
     )
     ctx.runtime.listen(RuntimeEvents(ctx))
     await ctx.cache.listen(CacheDamageEvents(ctx))
@@ -99,3 +101,14 @@ def _offsite(settings: Settings) -> S3Copies | None:
         endpoint=settings.backup_s3_endpoint,
         region=settings.backup_s3_region,
     )
+
+
+def _restic(settings: Settings, home: Home) -> Restic | None:
+    """The restic target's repository, if one is set; its password in a file (made in
+    the home, mode 0600, when none is given: keep a copy, without it nothing restores)."""
+    if settings.backup_restic is None:
+        return None
+    from roost.restic import Restic
+
+    password = settings.backup_restic_password_file or home.restic_password()
+    return Restic(settings.backup_restic, password, home.path / "cache" / "restic")

@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from roost.domain.errors import Conflict, RoostError, no_room, out_of_space
@@ -98,6 +99,18 @@ class Home:
         with os.fdopen(fd, "wb") as handle:
             handle.write(key + b"\n")
         return [key]
+
+    def restic_password(self) -> Path:
+        """``restic.password`` in the home (mode 0600), made with a random password on
+        first use; the file's path."""
+        path = self.path / "restic.password"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+        return path
 
     def write_secret_keys(self, keys: list[bytes]) -> None:
         """Replace ``secret.key`` atomically (write, fsync, rename), mode 0600."""

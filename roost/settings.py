@@ -55,6 +55,8 @@ class Settings:
     backup_s3: str | None = None  # s3://bucket/prefix: every archive is copied there
     backup_s3_endpoint: str | None = None  # an S3-compatible server's URL (default: AWS)
     backup_s3_region: str | None = None
+    backup_restic: str | None = None  # a restic repository: a path, s3:..., sftp:...
+    backup_restic_password_file: Path | None = None  # default: restic.password in the home
 
     @classmethod
     def load(
@@ -122,10 +124,16 @@ class Settings:
             backup_s3=_s3_location(env.get("ROOST_BACKUP_S3")),
             backup_s3_endpoint=env.get("ROOST_BACKUP_S3_ENDPOINT") or None,
             backup_s3_region=env.get("ROOST_BACKUP_S3_REGION") or None,
+            backup_restic=env.get("ROOST_BACKUP_RESTIC") or None,
+            backup_restic_password_file=_path(env.get("ROOST_BACKUP_RESTIC_PASSWORD_FILE")),
         )
 
 
 AUTH_MODES = ("on", "off", "auto")
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 def _s3_location(url: str | None) -> str | None:

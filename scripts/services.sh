@@ -84,4 +84,5 @@ roost_ensure_validators() {
     command -v systemd-analyze >/dev/null 2>&1 || _apt_install systemd
     command -v docker-compose >/dev/null 2>&1 || _apt_install docker-compose
     command -v promtool >/dev/null 2>&1 || _apt_install prometheus
+    command -v restic >/dev/null 2>&1 || _apt_install restic  # the restic backup target
 }

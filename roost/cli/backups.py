@@ -30,6 +30,10 @@ def backup(
     tag: TagOption = None,
     note: Annotated[str | None, typer.Option("--note", help="Kept with the backup.")] = None,
     with_logs: Annotated[bool, typer.Option("--with-logs", help="Its logs too.")] = False,
+    to: Annotated[
+        str | None,
+        typer.Option("--target", help="archive or restic (default: the app's or config's)."),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Until each is completed or failed.")
     ] = True,
@@ -45,6 +49,8 @@ def backup(
         raise CliError("give one instance id, or: backup verify ID NAME", "USAGE_ERROR")
     ids = select(client, target, app, tag, runnable=False)
     body: dict[str, Any] = {"with_logs": with_logs, **({"note": note} if note else {})}
+    if to is not None:
+        body["target"] = to
 
     def one(instance_id: str) -> str:
         record = client.json("POST", f"/v1/instances/{instance_id}/backups", json=body)

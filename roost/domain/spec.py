@@ -123,6 +123,7 @@ class BackupSpec(Frozen):
     keep_weekly: Annotated[int, Field(ge=0, le=10_000)] = 0
     keep_monthly: Annotated[int, Field(ge=0, le=10_000)] = 0
     rotate_manual: bool = False
+    target: Literal["archive", "restic"] = "archive"  # where its backups go by default
     pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
     post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
     mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile

@@ -36,7 +36,6 @@ from roost.services.create import CreateRequest, create_instance
 from roost.services.directory import limits_of
 from roost.services.removal import delete_instance
 from roost.services.restore import RestoreFailed
-from roost.services.restore_files import Unpacked
 
 
 async def clone_from_backup(
@@ -101,8 +100,7 @@ async def _create_from(
 
 
 async def _fill(ctx: Context, actor: Actor, created: Instance, row: store.BackupRow) -> None:
-    archive = backup_files.archive_path(ctx, row.instance_id, row.name)
-    unpacked = await asyncio.to_thread(Unpacked.beside, ctx.home.path, created.instance_id, archive)
+    unpacked = await backup_files.unpack(ctx, row, created.instance_id)
     try:
         items = [] if unpacked.cache_dump is None else load_items(unpacked.cache_dump)
         sealed = json.loads(unpacked.sealed or b"{}").get("secrets") or {}

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from roost.domain.errors import Conflict, RoostError
 from roost.registry.backups import BackupRow
+from roost.services import restic_target
 from roost.services.context import Context
+from roost.services.restore_files import Unpacked
 
 SUFFIX = ".tar.zst"
 log = logging.getLogger("roost.backups")
@@ -96,6 +98,8 @@ def _fetch(ctx: Context, row: BackupRow, path: Path) -> None:
 
 async def remove_files(ctx: Context, row: BackupRow) -> None:
     """The archive and its copy, gone (what cannot be removed is logged)."""
+    if row.target != "archive":
+        return
     try:
         archive_path(ctx, row.instance_id, row.name).unlink(missing_ok=True)
     except OSError as error:
@@ -105,3 +109,15 @@ async def remove_files(ctx: Context, row: BackupRow) -> None:
             await asyncio.to_thread(ctx.offsite.delete, row.location)
         except Exception as error:
             log.warning("could not remove the copy %s: %s", row.location, error)
+
+
+async def unpack(ctx: Context, row: BackupRow, instance_id: str) -> Unpacked:
+    """The backup unpacked and checked beside ``instance_id``'s directory, ready to be
+    swapped in: read from its archive (fetched back first if need be), or restored
+    from its restic snapshot."""
+    home = ctx.home.path
+    if row.target == "restic":
+        fill = restic_target.fill_from(restic_target.repository(ctx), row)
+        return await asyncio.to_thread(Unpacked.filled, home, instance_id, fill)
+    archive = await ensure_local(ctx, row)
+    return await asyncio.to_thread(Unpacked.beside, home, instance_id, archive)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,23 @@ from roost.cache.dump import dump_items
 from roost.domain.backups import (
     CACHE_DUMP,
     SEALED,
+    ArchiveRefused,
     Manifest,
     backup_name,
     check_backup_name,
 )
 from roost.domain.clock import rfc3339, utcnow
-from roost.domain.errors import Conflict, NotFound, instance_not_found
+from roost.domain.errors import Conflict, InvalidInput, NotFound, instance_not_found
 from roost.domain.ids import validate_instance_id
 from roost.domain.model import Instance
+from roost.domain.values import lookup_dotted
 from roost.instance_dir import InstanceDir
 from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.registry import keys as key_store
 from roost.registry import secrets as secret_store
+from roost.restic import ResticFailed
+from roost.services import instance_files, restic_target
 from roost.services.backup_consistency import consistent
 from roost.services.backup_files import (
     BackupCorrupt,
@@ -54,6 +59,7 @@ from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
 MAX_NOTE = 1000
+TARGETS = ("archive", "restic")
 log = logging.getLogger("roost.backups")
 
 
@@ -99,19 +105,27 @@ async def take_backup(
     with_logs: bool = False,
     at: datetime | None = None,
     failure_event: str = "backup.failed",
+    target: str | None = None,
 ) -> tuple[store.BackupRow, asyncio.Future[store.BackupRow]]:
     """Record a ``running`` backup and begin writing it; the record, and what finishes
     it (the record as it ends: ``completed`` or ``failed``). ``at`` is when it counts
     as taken (a schedule's clock); a failure is recorded as ``failure_event`` (a
     scheduled backup's first try is not yet an alert)."""
     instance = await instance_for(ctx, actor, instance_id, "backup.create")
+    target = target or await _target_of(ctx, instance)
+    if target not in TARGETS:
+        raise InvalidInput(
+            f"a backup target is archive or restic, not {target!r}", code="INVALID_TARGET"
+        )
+    if target == "restic":
+        restic_target.repository(ctx)  # set up, or 400 before anything is recorded
     now = at or utcnow()
     row = store.BackupRow(
         instance_id=instance.instance_id,
         name=backup_name(now, kind),
         app=instance.app,
         kind=kind,
-        target="archive",
+        target=target,
         status=store.RUNNING,
         created_by=actor.name,
         created_at=now,
@@ -137,10 +151,21 @@ async def _write(
 ) -> store.BackupRow:
     final = archive_path(ctx, instance.instance_id, row.name)
     partial = final.with_name(final.name + ".partial")
+    location: str | None = None
     try:
         async with consistent(ctx, actor, instance):
-            size, digest = await _copy(ctx, instance, row, partial, final, with_logs)
-        location = await copy_off(ctx, instance.instance_id, row.name)
+            base, extras = await _parts(ctx, instance, row)
+            if row.target == "restic":
+                size, digest, location = await restic_target.write(
+                    ctx, base, extras, _without_logs(with_logs), with_logs
+                )
+            else:
+                folder = InstanceDir(ctx.home.path, instance.instance_id).path
+                size, digest = await asyncio.to_thread(
+                    _write_file, partial, final, folder, base, extras, with_logs
+                )
+        if row.target == "archive":
+            location = await copy_off(ctx, instance.instance_id, row.name)
     except Exception as error:  # nothing of a failed backup is kept (post may fail last)
         for path in (partial, final):
             with contextlib.suppress(OSError):
@@ -150,14 +175,27 @@ async def _write(
     return await _finish(ctx, actor, instance, row, size=size, sha256=digest, location=location)
 
 
-async def _copy(
-    ctx: Context,
-    instance: Instance,
-    row: store.BackupRow,
-    partial: Path,
-    final: Path,
-    with_logs: bool,
-) -> tuple[int, str]:
+async def _target_of(ctx: Context, instance: Instance) -> str:
+    """The instance's config ``backup.target``, else its app spec's, else archive."""
+    configured = lookup_dotted(instance.config, "backup.target")
+    if isinstance(configured, str):
+        return configured
+    spec = await instance_files.spec_of(ctx, instance)
+    return spec.backup.target if spec is not None else "archive"
+
+
+def _without_logs(with_logs: bool) -> Callable[[str], bool]:
+    def include(path: str) -> bool:
+        return with_logs or not (path == "logs" or path.startswith("logs/"))
+
+    return include
+
+
+async def _parts(
+    ctx: Context, instance: Instance, row: store.BackupRow
+) -> tuple[Manifest, dict[str, bytes]]:
+    """The manifest without its file list, and the parts beside the files: the cache
+    namespace's snapshot and the sealed secrets."""
     sealed = await ctx.registry.read(_sealed, instance.pk)
     cache_dump = dump_items(await ctx.cache.snapshot(instance.instance_id))
     base = Manifest(
@@ -179,9 +217,7 @@ async def _copy(
         },
         sealed=True,
     )
-    folder = InstanceDir(ctx.home.path, instance.instance_id).path
-    extras = {SEALED: sealed, CACHE_DUMP: cache_dump}
-    return await asyncio.to_thread(_write_file, partial, final, folder, base, extras, with_logs)
+    return base, {SEALED: sealed, CACHE_DUMP: cache_dump}
 
 
 def _sealed(conn: Connection, instance_pk: int) -> bytes:
@@ -203,12 +239,9 @@ def _write_file(
     with_logs: bool,
 ) -> tuple[int, str]:
     partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-    def include(path: str) -> bool:
-        return with_logs or not (path == "logs" or path.startswith("logs/"))
-
     with open(partial, "xb") as out:
         os.fchmod(out.fileno(), 0o600)
+        include = _without_logs(with_logs)
         _, counted = write_archive(out, folder, base, include=include, extras=extras)
         out.flush()
         os.fsync(out.fileno())
@@ -315,6 +348,12 @@ async def check_archive(ctx: Context, row: store.BackupRow) -> Scanned:
         raise Conflict(
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
         )
+    if row.target == "restic":
+        try:
+            manifest = await restic_target.verify(ctx, row)
+        except (ArchiveRefused, ResticFailed) as error:
+            raise BackupCorrupt(f"backup {name!r}: {error.message}") from None
+        return Scanned(manifest, row.size or 0, row.sha256 or "", {})
     path = await ensure_local(ctx, row)
     try:
         scanned = await asyncio.to_thread(scan_file, path)
@@ -338,6 +377,12 @@ def scan_file(path: Path) -> Scanned:
 
 async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str) -> Path:
     row = await get_backup(ctx, actor, instance_id, name, "backup.download")
+    if row.target == "restic":
+        raise Conflict(
+            f"backup {name!r} is a restic snapshot, not an archive: restore it, or read it "
+            "with restic itself",
+            code="NOT_AN_ARCHIVE",
+        )
     if row.status != store.COMPLETED:
         raise Conflict(
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status

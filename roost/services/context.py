@@ -31,6 +31,7 @@ from roost.services.port_allocator import PortAllocator
 from roost.settings import Settings
 
 if TYPE_CHECKING:
+    from roost.restic import Restic
     from roost.s3_copies import S3Copies
 
 log = logging.getLogger("roost.context")
@@ -58,6 +59,7 @@ class Context:
     jobs: Jobs = field(default_factory=Jobs)
     background: Background = field(default_factory=Background)
     offsite: S3Copies | None = None  # where archives are copied off the host
+    restic: Restic | None = None  # the restic target's repository
 
     def forget(self, instance_id: str) -> None:
         """The instance changed (state, config, owner, grants) or is gone: whatever holds

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -33,7 +32,6 @@ from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 from roost.services.directory import limits_of
 from roost.services.lifecycle import migrating
-from roost.services.restore_files import Unpacked
 
 UNLIMITED = Limits(max_bytes=2**62, max_keys=2**62)  # putting back what was there
 
@@ -58,14 +56,13 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
             f"not restored: the backup of the current state failed ({before.error})",
             pre_restore=before.name,
         )
-    archive = backup_files.archive_path(ctx, instance_id, row.name)
     ctx.directory.restoring.add(instance_id)
     try:
         async with migrating(ctx, actor, instance_id, Action.RESTORE) as held:
             if held.previous_state is State.ACTIVE:
                 await ctx.runtime.stop(instance_id)
             try:
-                await _put_in_place(ctx, instance, archive)
+                await _put_in_place(ctx, instance, row)
             except Exception as error:
                 reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
                 raise RestoreFailed(
@@ -86,11 +83,11 @@ async def restore_backup(ctx: Context, actor: Actor, instance_id: str, name: str
     return await commit(ctx, actor, done)
 
 
-async def _put_in_place(ctx: Context, instance: Instance, archive: Path) -> None:
+async def _put_in_place(ctx: Context, instance: Instance, row: store.BackupRow) -> None:
     """The backup's files swapped in and its cache dump made the namespace's content;
     if either fails, the old files and keys are put back."""
     instance_id = instance.instance_id
-    unpacked = await asyncio.to_thread(Unpacked.beside, ctx.home.path, instance_id, archive)
+    unpacked = await backup_files.unpack(ctx, row, instance_id)
     try:
         items = None if unpacked.cache_dump is None else load_items(unpacked.cache_dump)
         kept = await ctx.cache.snapshot(instance_id) if items is not None else []

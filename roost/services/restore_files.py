@@ -14,10 +14,11 @@ import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from roost.archive import scan_archive
-from roost.domain.backups import CACHE_DUMP, FILES, SEALED
+from roost.domain.backups import CACHE_DUMP, FILES, SEALED, Manifest
 from roost.instance_dir import instances_root
 
 
@@ -39,16 +40,33 @@ class Unpacked:
     ) -> Unpacked:
         """Unpack ``archive`` beside the instance's directory (or in ``unpack_in``);
         nothing is left behind if that fails."""
+
+        def from_archive(staging: Path) -> Manifest:
+            with open(archive, "rb") as source:
+                return scan_archive(source, into=staging).manifest
+
+        return cls.filled(home, instance_id, from_archive, unpack_in=unpack_in)
+
+    @classmethod
+    def filled(
+        cls,
+        home: Path,
+        instance_id: str,
+        fill: Callable[[Path], Manifest],
+        *,
+        unpack_in: Path | None = None,
+    ) -> Unpacked:
+        """A staging folder beside the instance's directory that ``fill`` puts a
+        checked backup in (``files/`` and the parts beside it), returning its manifest."""
         root = instances_root(home)
         token = secrets.token_hex(4)
         staging = (unpack_in or root) / f".{instance_id}.restore-{token}"
         staging.mkdir(mode=0o700)
         try:
-            with open(archive, "rb") as source:
-                scanned = scan_archive(source, into=staging)
+            manifest = fill(staging)
             (staging / FILES.rstrip("/")).mkdir(mode=0o700, exist_ok=True)
             dump = staging / CACHE_DUMP
-            cache_dump = dump.read_bytes() if scanned.manifest.cache and dump.exists() else None
+            cache_dump = dump.read_bytes() if manifest.cache and dump.exists() else None
             sealed = staging / SEALED
             sealed_json = sealed.read_bytes() if sealed.exists() else b"{}"
         except BaseException:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
@@ -31,6 +31,7 @@ BackupName = Annotated[str, Path(max_length=64)]
 class BackupCreate(Strict):
     note: str | None = Field(default=None, max_length=use.MAX_NOTE)
     with_logs: bool = False
+    target: Literal["archive", "restic"] | None = None  # default: the app's or config's
 
 
 class BackupOut(BaseModel):
@@ -92,7 +93,7 @@ async def take_backup(
     ``failed`` with the reason (``GET .../backups/{name}``)."""
     asked = body or BackupCreate()
     row, _ = await use.take_backup(
-        ctx, caller, instance_id, note=asked.note, with_logs=asked.with_logs
+        ctx, caller, instance_id, note=asked.note, with_logs=asked.with_logs, target=asked.target
     )
     return json_response(use.view(row), 202)
 

@@ -52,10 +52,12 @@ def backup(
     if to is not None:
         body["target"] = to
 
+    show = len(ids) == 1 and output.err.is_terminal  # many: their own bar counts them
+
     def one(instance_id: str) -> str:
         record = client.json("POST", f"/v1/instances/{instance_id}/backups", json=body)
         if wait:
-            record = _finished(client, instance_id, record["name"])
+            record = _finished(client, instance_id, record["name"], show)
         if record["status"] == "failed":
             raise CliError(f"backup {record['name']} failed: {record['error']}", "BACKUP_FAILED")
         if as_json:
@@ -66,12 +68,26 @@ def backup(
     many(ids, "backup", one)
 
 
-def _finished(client: Client, instance_id: str, name: str) -> dict[str, Any]:
-    while True:
-        record: dict[str, Any] = client.json("GET", f"/v1/instances/{instance_id}/backups/{name}")
-        if record["status"] != "running":
-            return record
-        time.sleep(POLL_S)
+def _finished(client: Client, instance_id: str, name: str, show: bool) -> dict[str, Any]:
+    """The record once the backup ended; with ``show``, a bar of the bytes read."""
+    path = f"/v1/instances/{instance_id}/backups/{name}"
+    if not show:
+        while (record := client.json("GET", path))["status"] == "running":
+            time.sleep(POLL_S)
+        return record  # type: ignore[no-any-return]
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (TextColumn(f"{instance_id}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=output.err, transient=True) as bar:
+        task = bar.add_task(name, total=None)
+        while True:
+            record = client.json("GET", path)
+            if record.get("progress") and record["progress"]["total"]:
+                done = record["progress"]
+                bar.update(task, total=done["total"], completed=done["bytes"])
+            if record["status"] != "running":
+                return record  # type: ignore[no-any-return]
+            time.sleep(POLL_S)
 
 
 @command(name="backups")

@@ -189,3 +189,15 @@ class S3Location:
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+
+@dataclass
+class Transfer:
+    """How far a backup under way is: bytes of the instance's files read of ``total``
+    (0: not known)."""
+
+    done: int = 0
+    total: int = 0
+
+    def add(self, count: int) -> None:
+        self.done += count

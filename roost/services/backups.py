@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
-import os
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
-from roost import __version__
-from roost.archive import Scanned, scan_archive, write_archive
+from roost.archive import Scanned, scan_archive
 from roost.auth import Actor
-from roost.cache.dump import dump_items
 from roost.domain.backups import (
-    CACHE_DUMP,
-    SEALED,
     ArchiveRefused,
-    Manifest,
+    Transfer,
     backup_name,
     check_backup_name,
 )
@@ -44,10 +36,8 @@ from roost.domain.values import lookup_dotted
 from roost.instance_dir import InstanceDir
 from roost.registry import backups as store
 from roost.registry import instances as q
-from roost.registry import keys as key_store
-from roost.registry import secrets as secret_store
 from roost.restic import ResticFailed
-from roost.services import instance_files, restic_target
+from roost.services import backup_parts, instance_files, restic_target
 from roost.services.backup_consistency import consistent
 from roost.services.backup_files import (
     BackupCorrupt,
@@ -67,8 +57,11 @@ class BackupNotFound(NotFound):
     code = "BACKUP_NOT_FOUND"
 
 
-def view(row: store.BackupRow) -> dict[str, Any]:
+def view(row: store.BackupRow, transfer: Transfer | None = None) -> dict[str, Any]:
+    """The record as the API gives it; while it runs, how far it is."""
+    progress = None if transfer is None else {"bytes": transfer.done, "total": transfer.total}
     return {
+        "progress": progress,
         "name": row.name,
         "instance_id": row.instance_id,
         "app": row.app,
@@ -154,24 +147,34 @@ async def _write(
     location: str | None = None
     try:
         async with consistent(ctx, actor, instance):
-            base, extras = await _parts(ctx, instance, row)
+            base, extras = await backup_parts.parts(ctx, instance, row)
             if row.target == "restic":
                 size, digest, location = await restic_target.write(
-                    ctx, base, extras, _without_logs(with_logs), with_logs
+                    ctx, base, extras, backup_parts.without_logs(with_logs), with_logs
                 )
             else:
                 folder = InstanceDir(ctx.home.path, instance.instance_id).path
+                transfer = ctx.transfers[(row.instance_id, row.name)] = Transfer()
                 size, digest = await asyncio.to_thread(
-                    _write_file, partial, final, folder, base, extras, with_logs
+                    backup_parts.write_file,
+                    partial,
+                    final,
+                    folder,
+                    base,
+                    extras,
+                    with_logs,
+                    transfer,
                 )
         if row.target == "archive":
             location = await copy_off(ctx, instance.instance_id, row.name)
     except Exception as error:  # nothing of a failed backup is kept (post may fail last)
+        ctx.transfers.pop((row.instance_id, row.name), None)
         for path in (partial, final):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
         reason = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
         return await _finish(ctx, actor, instance, row, error=reason, failure_event=failure_event)
+    ctx.transfers.pop((row.instance_id, row.name), None)
     return await _finish(ctx, actor, instance, row, size=size, sha256=digest, location=location)
 
 
@@ -182,71 +185,6 @@ async def _target_of(ctx: Context, instance: Instance) -> str:
         return configured
     spec = await instance_files.spec_of(ctx, instance)
     return spec.backup.target if spec is not None else "archive"
-
-
-def _without_logs(with_logs: bool) -> Callable[[str], bool]:
-    def include(path: str) -> bool:
-        return with_logs or not (path == "logs" or path.startswith("logs/"))
-
-    return include
-
-
-async def _parts(
-    ctx: Context, instance: Instance, row: store.BackupRow
-) -> tuple[Manifest, dict[str, bytes]]:
-    """The manifest without its file list, and the parts beside the files: the cache
-    namespace's snapshot and the sealed secrets."""
-    sealed = await ctx.registry.read(_sealed, instance.pk)
-    cache_dump = dump_items(await ctx.cache.snapshot(instance.instance_id))
-    base = Manifest(
-        instance_id=instance.instance_id,
-        app=instance.app,
-        version=instance.version,
-        roost_version=__version__,
-        created_at=rfc3339(row.created_at) or "",
-        instance={
-            "name": instance.name,
-            "tags": list(instance.tags),
-            "config": instance.config,
-            "ports": dict(instance.ports),
-        },
-        cache={
-            "keys": cache_dump.count(b"\n"),
-            "size": len(cache_dump),
-            "sha256": hashlib.sha256(cache_dump).hexdigest(),
-        },
-        sealed=True,
-    )
-    return base, {SEALED: sealed, CACHE_DUMP: cache_dump}
-
-
-def _sealed(conn: Connection, instance_pk: int) -> bytes:
-    keys = key_store.key_pair(conn, instance_pk)
-    return json.dumps(
-        {
-            "secrets": secret_store.sealed_values(conn, instance_pk),
-            "key_pair": None if keys is None else {"public": keys[0], "private_sealed": keys[1]},
-        }
-    ).encode()
-
-
-def _write_file(
-    partial: Path,
-    final: Path,
-    folder: Path,
-    base: Manifest,
-    extras: dict[str, bytes],
-    with_logs: bool,
-) -> tuple[int, str]:
-    partial.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(partial, "xb") as out:
-        os.fchmod(out.fileno(), 0o600)
-        include = _without_logs(with_logs)
-        _, counted = write_archive(out, folder, base, include=include, extras=extras)
-        out.flush()
-        os.fsync(out.fileno())
-    os.rename(partial, final)
-    return counted.size, counted.sha256
 
 
 async def _finish(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from roost.auth import Authenticator, Policy
 from roost.cache.backend import CacheBackend
+from roost.domain.backups import Transfer
 from roost.domain.clock import Clock
 from roost.home import Home
 from roost.jobs import Background, Jobs
@@ -60,6 +61,8 @@ class Context:
     background: Background = field(default_factory=Background)
     offsite: S3Copies | None = None  # where archives are copied off the host
     restic: Restic | None = None  # the restic target's repository
+    # backups under way, by (instance id, name): how far each is
+    transfers: dict[tuple[str, str], Transfer] = field(default_factory=dict)
 
     def forget(self, instance_id: str) -> None:
         """The instance changed (state, config, owner, grants) or is gone: whatever holds

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import tarfile
 from typing import Any
@@ -71,7 +72,11 @@ async def test_a_backup_is_taken_listed_verified_and_downloaded(
     assert SECRET.encode() not in raw  # sealed
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
         names = tar.getnames()
+        sealed = json.loads(tar.extractfile("sealed.json").read())  # type: ignore[union-attr]
     assert "files/data/world.dat" in names and "sealed.json" in names
+    assert set(sealed) == {"secrets", "key_pair"} and set(sealed["secrets"]) == {"api_key"}
+    assert set(sealed["key_pair"]) == {"public", "private_sealed"}
+    assert context.box.decrypt(sealed["secrets"]["api_key"]) == SECRET.encode()
     assert names[-1] == "manifest.json" and not any(n.startswith("files/logs") for n in names)
     events = (await client.get("/v1/events", params={"instance_id": "b1"})).json()["events"]
     assert [e["action"] for e in events][-2:] == ["backup.started", "backup.completed"]

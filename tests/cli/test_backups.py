@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
@@ -58,3 +63,54 @@ def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> Non
     cloned = ok(runner, live_server, "clone", "1", "c", "--from-backup", fresh)
     assert cloned.startswith("cloned 1 to c")
     assert (live_server.home / "instances" / "c" / "data" / "save.dat").read_bytes() == b"x" * 5000
+
+
+SLOW_POST = {"name": "slow", "version": "1", "backup": {"post": ["sleep", "1"]}}
+
+
+def test_a_backup_on_a_terminal_shows_a_bar_of_bytes(live_server: Settings) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=SLOW_POST).status_code == 201
+        assert (
+            http.post("/v1/instances", json={"app": "slow", "instance_id": "p1"}).status_code == 201
+        )
+    data = live_server.home / "instances" / "p1" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "save.dat").write_bytes(b"s" * 3_000_000)
+    env = {
+        **os.environ,
+        "ROOST_URL": live_server.url,
+        "TTY_COMPATIBLE": "1",  # stderr counts as a terminal
+        "COLUMNS": "120",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("roost")), "backup", "p1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert " completed (" in done.stdout
+    assert "3.0/3.0 MB" in done.stderr  # the bar, full, while post ran
+
+
+def test_the_record_tells_how_far_a_backup_is(live_server: Settings) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.post("/v1/apps", json=SLOW_POST).status_code == 201
+        assert (
+            http.post("/v1/instances", json={"app": "slow", "instance_id": "p2"}).status_code == 201
+        )
+        data = live_server.home / "instances" / "p2" / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "a.dat").write_bytes(b"a" * 700_000)
+        (data / "b.dat").write_bytes(b"b" * 300_000)
+        name = http.post("/v1/instances/p2/backups").json()["name"]
+        seen = []
+        while (record := http.get(f"/v1/instances/p2/backups/{name}").json())[
+            "status"
+        ] == "running":
+            seen.append(record["progress"])
+            time.sleep(0.05)
+        assert {"bytes": 1_000_000, "total": 1_000_000} in seen  # while post ran
+        assert record["progress"] is None

@@ -34,7 +34,13 @@ class BackupCreate(Strict):
     target: Literal["archive", "restic"] | None = None  # default: the app's or config's
 
 
+class Progress(BaseModel):
+    bytes: int  # of the instance's files read so far
+    total: int  # of them all (0: not known)
+
+
 class BackupOut(BaseModel):
+    progress: Progress | None  # while it runs
     name: str
     instance_id: str
     app: str
@@ -109,7 +115,8 @@ async def list_backups(instance_id: InstancePath, ctx: Ctx, caller: Caller) -> R
 async def get_backup(
     instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
 ) -> Response:
-    return json_response(use.view(await use.get_backup(ctx, caller, instance_id, name)))
+    row = await use.get_backup(ctx, caller, instance_id, name)
+    return json_response(use.view(row, ctx.transfers.get((row.instance_id, row.name))))
 
 
 @router.put("/{name}", status_code=201, response_model=BackupOut)

@@ -13,11 +13,13 @@ verify, once to extract.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import stat
+import sys
 import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -38,6 +40,7 @@ from roost.domain.backups import (
     entry_problem,
     mismatches,
 )
+from roost.file_writer import FileWriter
 
 CHUNK = 1024 * 1024
 LEVEL = 3  # zstd's own default: about tar --zstd's speed and size
@@ -142,7 +145,8 @@ def write_archive(
         compressor.stream_writer(
             cast(IO[bytes], _CountingWriter(out, counted)), closefd=False
         ) as packed,
-        tarfile.open(fileobj=packed, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
+        # "w", not the stream mode "w|": tar's stream buffer copies every byte twice more
+        tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         tar.copybufsize = CHUNK  # type: ignore[attr-defined]  # (tar's own: 16 KiB a step)
         for path, info in walk(folder, include):
@@ -212,54 +216,64 @@ def scan_archive(
     reader = zstandard.ZstdDecompressor().stream_reader(
         cast(IO[bytes], _HashingReader(source, counted))
     )
+    writer = FileWriter() if into is not None else None  # creating files: beside this
     try:
-        with tarfile.open(fileobj=reader, mode="r|") as tar:
-            for member in tar:
-                entries += 1
-                if entries > MAX_ENTRIES:
-                    raise ArchiveRefused(f"more than {MAX_ENTRIES} entries")
-                entry = Entry(
-                    member.name, _KINDS.get(member.type, "other"), member.size, member.linkname
-                )
-                problem = entry_problem(entry)
-                if problem is not None:
-                    raise ArchiveRefused(f"refused: {problem}")
-                if manifest is not None:
-                    raise ArchiveRefused(f"refused: {member.name!r} comes after the manifest")
-                parents = member.name.rstrip("/").split("/")[:-1]
-                if any("/".join(parents[: n + 1]) in links for n in range(len(parents))):
-                    raise ArchiveRefused(f"refused: {member.name!r} is below a link")
-                if entry.kind == "dir":
-                    if into is not None:
-                        (into / member.name).mkdir(parents=True, exist_ok=True)
-                    continue
-                if entry.kind == "symlink":
-                    links.add(member.name.rstrip("/"))
-                    if into is not None:
-                        target = into / member.name
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        os.symlink(member.linkname, target)
-                    continue
-                fileobj = tar.extractfile(member)
-                assert fileobj is not None
-                if member.name == MANIFEST:
-                    if member.size > MAX_MANIFEST_BYTES:
-                        raise ArchiveRefused("its manifest is too large")
-                    try:
-                        manifest = Manifest.from_json(json.loads(fileobj.read()))
-                    except ValueError as exc:
-                        raise ArchiveRefused(f"its manifest is not JSON: {exc}") from None
-                    continue
-                read = _copy(fileobj, into / member.name if into else None, member.mode, progress)
-                if member.name.startswith(FILES):
-                    seen[member.name[len(FILES) :]] = (read.size, read.sha256)
-                else:
-                    extras[member.name] = (read.size, read.sha256)
-            # the rest of the stream: the zstd frame's end, checked too
-            while reader.read(CHUNK):
-                pass
-    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
-        raise ArchiveRefused(f"damaged: {exc}") from None
+        try:
+            with tarfile.open(fileobj=reader, mode="r:") as tar:
+                for member in tar:
+                    entries += 1
+                    if entries > MAX_ENTRIES:
+                        raise ArchiveRefused(f"more than {MAX_ENTRIES} entries")
+                    entry = Entry(
+                        member.name, _KINDS.get(member.type, "other"), member.size, member.linkname
+                    )
+                    problem = entry_problem(entry)
+                    if problem is not None:
+                        raise ArchiveRefused(f"refused: {problem}")
+                    if manifest is not None:
+                        raise ArchiveRefused(f"refused: {member.name!r} comes after the manifest")
+                    parents = member.name.rstrip("/").split("/")[:-1]
+                    if any("/".join(parents[: n + 1]) in links for n in range(len(parents))):
+                        raise ArchiveRefused(f"refused: {member.name!r} is below a link")
+                    if entry.kind == "dir":
+                        if into is not None:
+                            (into / member.name).mkdir(parents=True, exist_ok=True)
+                        continue
+                    if entry.kind == "symlink":
+                        links.add(member.name.rstrip("/"))
+                        if into is not None:
+                            target = into / member.name
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            os.symlink(member.linkname, target)
+                        continue
+                    fileobj = tar.extractfile(member)
+                    assert fileobj is not None
+                    if member.name == MANIFEST:
+                        if member.size > MAX_MANIFEST_BYTES:
+                            raise ArchiveRefused("its manifest is too large")
+                        try:
+                            manifest = Manifest.from_json(json.loads(fileobj.read()))
+                        except ValueError as exc:
+                            raise ArchiveRefused(f"its manifest is not JSON: {exc}") from None
+                        continue
+                    copy_to = into / member.name if into else None
+                    read = _copy(fileobj, copy_to, member.mode, progress, writer)
+                    if member.name.startswith(FILES):
+                        seen[member.name[len(FILES) :]] = (read.size, read.sha256)
+                    else:
+                        extras[member.name] = (read.size, read.sha256)
+                # the rest of the stream: the zstd frame's end, checked too
+                while reader.read(CHUNK):
+                    pass
+        except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
+            raise ArchiveRefused(f"damaged: {exc}") from None
+    finally:
+        if writer is not None:
+            if sys.exc_info()[0] is None:
+                writer.finish()
+            else:  # the error under way says more
+                with contextlib.suppress(OSError):
+                    writer.finish()
     if manifest is None:
         raise ArchiveRefused("it has no manifest")
     problems = mismatches(manifest, seen, extras)
@@ -270,22 +284,26 @@ def scan_archive(
     return Scanned(manifest, counted.size, counted.sha256, extras)
 
 
-def _copy(source: IO[bytes], target: Path | None, mode: int, progress: Progress | None) -> Counted:
+def _copy(
+    source: IO[bytes],
+    target: Path | None,
+    mode: int,
+    progress: Progress | None,
+    writer: FileWriter | None,
+) -> Counted:
     read = Counted()
-    out = None
-    if target is not None:
+    if target is not None and writer is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        out = os.fdopen(os.open(target, flags, (mode & 0o777) or 0o600), "wb")
+        writer.open(target, (mode & 0o777) or 0o600)
     try:
         while chunk := source.read(CHUNK):
             read.size += len(chunk)
             read.digest.update(chunk)
-            if out is not None:
-                out.write(chunk)
+            if writer is not None:
+                writer.write(chunk)
             if progress is not None:
                 progress(len(chunk))
     finally:
-        if out is not None:
-            out.close()
+        if writer is not None:
+            writer.close_file()
     return read

@@ -59,8 +59,9 @@ async def test_by_default_every_standard_job_runs(settings: Settings) -> None:
             "health-checks",
             "metrics-sampler",
             "webhooks",
+            "backup-schedules",
         ]
-        assert len(STANDARD_JOBS) == 6
+        assert len(STANDARD_JOBS) == 7
     finally:
         await ctx.close()
     assert ctx.jobs.names == []

@@ -15,13 +15,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field
 
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.retention import KeepPolicy, to_keep
+
+
+class BackupSpec(BaseModel):
+    """An app spec's ``[apps.X.backup]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: list[str] = Field(default_factory=lambda: ["data"])
+    # when it is backed up on its own (one of the two) and which backups rotation keeps;
+    # an instance's config may set them under ``backup`` (:func:`schedule_of`)
+    every: str | None = None
+    cron: str | None = None
+    keep_last: Annotated[int, Field(ge=0, le=10_000)] = 5
+    keep_hourly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_daily: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_weekly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    keep_monthly: Annotated[int, Field(ge=0, le=10_000)] = 0
+    rotate_manual: bool = False
+    target: Literal["archive", "restic"] = "archive"  # where its backups go by default
+    pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
+    post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
+    mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile
+
 
 MIN_EVERY_S = 60.0
 KEEPS = ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly")

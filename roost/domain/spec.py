@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from roost.domain.backup_schedule import schedule_of
+from roost.domain.backup_schedule import BackupSpec, schedule_of
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.layout import is_reserved
@@ -109,24 +109,6 @@ class LimitsSpec(Frozen):
     @classmethod
     def _size(cls, value: Any) -> int | None:
         return None if value is None else _as_value_error(parse_size, value)
-
-
-class BackupSpec(Frozen):
-    paths: list[str] = Field(default_factory=lambda: ["data"])
-    # when it is backed up on its own (one of the two) and which backups rotation keeps
-    # (domain/backup_schedule.py); an instance's config may set them under ``backup``
-    every: str | None = None
-    cron: str | None = None
-    keep_last: Annotated[int, Field(ge=0, le=10_000)] = 5
-    keep_hourly: Annotated[int, Field(ge=0, le=10_000)] = 0
-    keep_daily: Annotated[int, Field(ge=0, le=10_000)] = 0
-    keep_weekly: Annotated[int, Field(ge=0, le=10_000)] = 0
-    keep_monthly: Annotated[int, Field(ge=0, le=10_000)] = 0
-    rotate_manual: bool = False
-    target: Literal["archive", "restic"] = "archive"  # where its backups go by default
-    pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
-    post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
-    mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile
 
 
 class AppSpec(Frozen):

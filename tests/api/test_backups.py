@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tarfile
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ import pytest
 import zstandard
 
 from roost.services.context import Context
+from roost.settings import Settings
+from tests.conftest import api_client, opened_context
 
 pytestmark = pytest.mark.slow
 SECRET = "the-secret-value-never-in-clear"
@@ -168,3 +171,28 @@ async def test_deleting_an_instance_keeps_its_backups_on_disk(
     assert archive.is_file()  # orphaned, for a later restore elsewhere
     gone = await client.get("/v1/instances/b1/backups")
     assert (gone.status_code, gone.json()["code"]) == (404, "INSTANCE_NOT_FOUND")
+
+
+async def test_a_cache_value_damaged_on_disk_fails_the_backup_saying_which(
+    settings: Settings,
+) -> None:
+    from roost.cache.embedded import LOG_NAME
+
+    tight = replace(settings, cache_memory_bytes=0)  # every value read back from disk
+    async with opened_context(tight) as ctx, api_client(ctx) as client:
+        assert (await client.post("/v1/instances", json={"instance_id": "d1"})).status_code == 201
+        value = b"precious-" * 100
+        put = await client.put("/v1/cache/k", content=value, headers={"X-Instance-ID": "d1"})
+        assert put.status_code == 204
+        log = ctx.home.path / "cache" / LOG_NAME
+        raw = bytearray(log.read_bytes())
+        at = raw.rindex(value) + 10
+        raw[at] ^= 0xFF
+        log.write_bytes(bytes(raw))
+        failed = await backed_up(client, "d1")
+        assert failed["status"] == "failed"
+        assert "'k'" in failed["error"] and "damaged on disk" in failed["error"]
+        kept = ctx.home.path / "backups" / "d1"
+        assert not kept.exists() or list(kept.iterdir()) == []
+        events = (await client.get("/v1/events", params={"instance_id": "d1"})).json()["events"]
+        assert events[-1]["action"] == "backup.failed"

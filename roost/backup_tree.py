@@ -18,7 +18,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from roost.archive import walk
+from roost.archive import CHUNK, walk
 from roost.domain.backups import (
     CACHE_DUMP,
     FILES,
@@ -32,11 +32,10 @@ from roost.domain.backups import (
     mismatches,
 )
 
-CHUNK = 1024 * 1024
 Known = dict[str, list[int | str]]  # path -> [size, mtime_ns, inode, sha256]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as source:
         while chunk := source.read(CHUNK):
@@ -64,7 +63,7 @@ def list_files(
         if earlier is not None and earlier[:3] == key:
             digest = str(earlier[3])
         else:
-            digest = _sha256(folder / path)
+            digest = file_sha256(folder / path)
         seen[path] = [*key, digest]
         files.append(FileEntry(path, info.st_size, digest, info.st_mode & 0o777))
     known_at.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -101,7 +100,7 @@ def check_tree(root: Path) -> Manifest:
             problem = None
         elif stat.S_ISREG(info.st_mode):
             problem = None
-            seen[path] = (info.st_size, _sha256(files / path))
+            seen[path] = (info.st_size, file_sha256(files / path))
         else:
             problem = f"{name!r}: neither a file, a folder nor a link"
         if problem is not None:
@@ -109,7 +108,7 @@ def check_tree(root: Path) -> Manifest:
     extras = {}
     dump = root / CACHE_DUMP
     if dump.exists():
-        extras[CACHE_DUMP] = (dump.stat().st_size, _sha256(dump))
+        extras[CACHE_DUMP] = (dump.stat().st_size, file_sha256(dump))
     problems = mismatches(manifest, seen, extras)
     if problems:
         raise ArchiveRefused(

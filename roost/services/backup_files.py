@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import secrets
 from pathlib import Path
 
+from roost.backup_tree import file_sha256
 from roost.domain.errors import Conflict, RoostError
 from roost.registry.backups import BackupRow
 from roost.services import restic_target
@@ -82,11 +82,7 @@ def _fetch(ctx: Context, row: BackupRow, path: Path) -> None:
     try:
         ctx.offsite.download(row.location, partial)
         os.chmod(partial, 0o600)
-        digest = hashlib.sha256()
-        with open(partial, "rb") as fetched:
-            while chunk := fetched.read(1024 * 1024):
-                digest.update(chunk)
-        if (partial.stat().st_size, digest.hexdigest()) != (row.size, row.sha256):
+        if (partial.stat().st_size, file_sha256(partial)) != (row.size, row.sha256):
             raise BackupCorrupt(
                 f"backup {row.name!r}: its copy at {row.location} is not the archive recorded"
             )

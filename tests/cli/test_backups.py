@@ -68,15 +68,20 @@ def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> Non
 SLOW_POST = {"name": "slow", "version": "1", "backup": {"post": ["sleep", "1"]}}
 
 
-def test_a_backup_on_a_terminal_shows_a_bar_of_bytes(live_server: Settings) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+def slow_instance(settings: Settings, instance_id: str, **files: bytes) -> None:
+    """An instance whose backups take a second after the copy (its post hook)."""
+    with httpx.Client(base_url=settings.url) as http:
         assert http.post("/v1/apps", json=SLOW_POST).status_code == 201
-        assert (
-            http.post("/v1/instances", json={"app": "slow", "instance_id": "p1"}).status_code == 201
-        )
-    data = live_server.home / "instances" / "p1" / "data"
+        made = http.post("/v1/instances", json={"app": "slow", "instance_id": instance_id})
+        assert made.status_code == 201, made.text
+    data = settings.home / "instances" / instance_id / "data"
     data.mkdir(parents=True, exist_ok=True)
-    (data / "save.dat").write_bytes(b"s" * 3_000_000)
+    for name, content in files.items():
+        (data / name).write_bytes(content)
+
+
+def test_a_backup_on_a_terminal_shows_a_bar_of_bytes(live_server: Settings) -> None:
+    slow_instance(live_server, "p1", save=b"s" * 3_000_000)
     env = {
         **os.environ,
         "ROOST_URL": live_server.url,
@@ -96,15 +101,8 @@ def test_a_backup_on_a_terminal_shows_a_bar_of_bytes(live_server: Settings) -> N
 
 
 def test_the_record_tells_how_far_a_backup_is(live_server: Settings) -> None:
+    slow_instance(live_server, "p2", a=b"a" * 700_000, b=b"b" * 300_000)
     with httpx.Client(base_url=live_server.url) as http:
-        assert http.post("/v1/apps", json=SLOW_POST).status_code == 201
-        assert (
-            http.post("/v1/instances", json={"app": "slow", "instance_id": "p2"}).status_code == 201
-        )
-        data = live_server.home / "instances" / "p2" / "data"
-        data.mkdir(parents=True, exist_ok=True)
-        (data / "a.dat").write_bytes(b"a" * 700_000)
-        (data / "b.dat").write_bytes(b"b" * 300_000)
         name = http.post("/v1/instances/p2/backups").json()["name"]
         seen = []
         while (record := http.get(f"/v1/instances/p2/backups/{name}").json())[

@@ -20,10 +20,11 @@ POLL_S = 0.2
 def backup(
     ctx: typer.Context,
     target: TargetArg,
-    verify_args: Annotated[
+    more: Annotated[
         list[str] | None,
         typer.Argument(
-            help="With 'verify': the instance and the backup's name.", show_default=False
+            help="With 'verify' or 'rm': the instance and the backup's name.",
+            show_default=False,
         ),
     ] = None,
     app: AppOption = None,
@@ -37,16 +38,25 @@ def backup(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Until each is completed or failed.")
     ] = True,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="rm: do not ask.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Back up instances to archives (ID or all); exit 1 if any backup failed.
-    ``roost backup verify ID NAME`` reads one through and checks it."""
+    """Back up instances (ID or all); exit 1 if any backup failed.
+    ``roost backup verify ID NAME`` reads one through and checks it; ``roost backup rm
+    ID NAME`` removes one."""
     client = client_of(ctx)
-    if target == "verify" and verify_args:
-        _verify(client, verify_args, as_json)
+    if target == "verify" and more:
+        _verify(client, more, as_json)
         return
-    if verify_args:
-        raise CliError("give one instance id, or: backup verify ID NAME", "USAGE_ERROR")
+    if target == "rm" and more:
+        instance_id, name = _instance_and_name(more, "rm")
+        if not yes and not typer.confirm(f"remove backup {name} of {instance_id}?"):
+            raise CliError("not removed", "ABORTED")
+        client.request("DELETE", f"/v1/instances/{instance_id}/backups/{name}")
+        output.out.print(f"removed backup {name} of {instance_id}")
+        return
+    if more:
+        raise CliError("give one instance id, or: backup verify|rm ID NAME", "USAGE_ERROR")
     ids = select(client, target, app, tag, runnable=False)
     body: dict[str, Any] = {"with_logs": with_logs, **({"note": note} if note else {})}
     if to is not None:
@@ -110,10 +120,14 @@ def backups(
     output.print_rows(found, _table, as_json=as_json, none=none)
 
 
-def _verify(client: Client, args: list[str], as_json: bool) -> None:
+def _instance_and_name(args: list[str], verb: str) -> tuple[str, str]:
     if len(args) != 2:
-        raise CliError("backup verify takes an instance id and a backup's name", "USAGE_ERROR")
-    instance_id, name = args
+        raise CliError(f"backup {verb} takes an instance id and a backup's name", "USAGE_ERROR")
+    return args[0], args[1]
+
+
+def _verify(client: Client, args: list[str], as_json: bool) -> None:
+    instance_id, name = _instance_and_name(args, "verify")
     verified = client.json("POST", f"/v1/instances/{instance_id}/backups/{name}/verify")
     if as_json:
         output.print_json(verified)

@@ -54,6 +54,7 @@ ON_INSTANCE: dict[str, Role] = {
     "instance.restore": Role.OPERATOR,
     "backup.download": Role.OWNER,
     "backup.upload": Role.OWNER,
+    "backup.delete": Role.OWNER,
     "events.read": Role.VIEWER,
     "cache.read": Role.VIEWER,
     "instance.start": Role.OPERATOR,

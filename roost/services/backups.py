@@ -44,6 +44,7 @@ from roost.services.backup_files import (
     archive_path,
     copy_off,
     ensure_local,
+    remove_files,
 )
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
@@ -265,10 +266,14 @@ async def get_backup(
     ctx: Context, actor: Actor, instance_id: str, name: str, action: str = "backup.read"
 ) -> store.BackupRow:
     instance = await instance_for(ctx, actor, instance_id, action)
+    return await _row_of(ctx, instance, name)
+
+
+async def _row_of(ctx: Context, instance: Instance, name: str) -> store.BackupRow:
     check_backup_name(name)
     row = await ctx.registry.read(store.get_backup, instance.pk, name)
     if row is None:
-        raise BackupNotFound(f"instance {instance_id!r} has no backup {name!r}", name=name)
+        raise BackupNotFound(f"instance {instance.instance_id!r} has no backup {name!r}", name=name)
     return row
 
 
@@ -326,3 +331,23 @@ async def download_path(ctx: Context, actor: Actor, instance_id: str, name: str)
             f"backup {name!r} is {row.status}", code="BACKUP_NOT_COMPLETED", status=row.status
         )
     return await ensure_local(ctx, row)
+
+
+async def delete_backup(ctx: Context, actor: Actor, instance_id: str, name: str) -> None:
+    """Remove a backup: its record first, then its archive and copy, or its snapshot."""
+    instance = await instance_for(ctx, actor, instance_id, "backup.delete")
+    row = await _row_of(ctx, instance, name)
+    if row.status == store.RUNNING:
+        raise Conflict(f"backup {name!r} is still being taken", code="BACKUP_RUNNING")
+
+    def forget(conn: Connection, record: Recorder) -> None:
+        store.delete_backups(conn, instance.pk, [name])
+        record("backup.deleted", instance, details={"name": name, "kind": row.kind})
+
+    await commit(ctx, actor, forget)
+    await remove_files(ctx, row)
+    if row.target == "restic":
+        try:
+            await restic_target.forget(ctx, [row])
+        except Exception as error:  # the record is gone: the snapshot only takes room
+            log.warning("could not forget the snapshot of backup %s: %s", name, error)

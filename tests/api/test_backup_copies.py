@@ -90,6 +90,8 @@ async def test_an_archive_is_copied_and_fetched_back_when_the_local_file_is_gone
     assert restored.status_code == 200, restored.text
     assert len((data / "world.dat").read_bytes()) == 300_000
     assert local.is_file()
+    assert (await http.delete(f"/v1/instances/s1/backups/{saved['name']}")).status_code == 204
+    assert key not in objects(bucket) and not local.exists()
 
 
 async def test_a_damaged_copy_is_refused_and_changes_nothing(

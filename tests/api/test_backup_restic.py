@@ -90,6 +90,8 @@ async def test_a_snapshot_is_taken_verified_and_restored(
     assert cloned.status_code == 201, cloned.text
     copy = restic_home.home.path / "instances" / "w9" / "data" / "region.dat"
     assert copy.read_bytes() == original
+    assert (await http.delete(f"/v1/instances/w1/backups/{saved['name']}")).status_code == 204
+    assert [s for s in snapshots(restic_home) if s["short_id"] in saved["location"]] == []
 
 
 async def test_unchanged_chunks_are_stored_once_across_instances(

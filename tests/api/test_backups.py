@@ -196,3 +196,21 @@ async def test_a_cache_value_damaged_on_disk_fails_the_backup_saying_which(
         assert not kept.exists() or list(kept.iterdir()) == []
         events = (await client.get("/v1/events", params={"instance_id": "d1"})).json()["events"]
         assert events[-1]["action"] == "backup.failed"
+
+
+async def test_a_backup_is_deleted_record_first_then_archive(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await made(client, "b1", context)
+    done = await backed_up(client, "b1")
+    archive = context.home.path / "backups" / "b1" / f"{done['name']}.tar.zst"
+    assert archive.is_file()
+    removed = await client.delete(f"/v1/instances/b1/backups/{done['name']}")
+    assert removed.status_code == 204, removed.text
+    assert not archive.exists()
+    assert (await client.get("/v1/instances/b1/backups")).json()["backups"] == []
+    again = await client.delete(f"/v1/instances/b1/backups/{done['name']}")
+    assert (again.status_code, again.json()["code"]) == (404, "BACKUP_NOT_FOUND")
+    events = (await client.get("/v1/events", params={"instance_id": "b1"})).json()["events"]
+    assert events[-1]["action"] == "backup.deleted"
+    assert events[-1]["details"] == {"name": done["name"], "kind": "manual"}

@@ -217,6 +217,9 @@ MATRIX: dict[str, Row] = {
     "POST /v1/instances/{instance_id}/backups/{name}/restore": Row(
         "operator", 404, on("POST", "/backups/20261130T120000Z-manual-abcdef/restore")
     ),
+    "DELETE /v1/instances/{instance_id}/backups/{name}": Row(
+        "owner", 404, on("DELETE", "/backups/20261130T120000Z-manual-abcdef")
+    ),
     "GET /v1/instances/{instance_id}/backups/{name}/download": Row(
         "owner", 404, on("GET", "/backups/20261130T120000Z-manual-abcdef/download")
     ),

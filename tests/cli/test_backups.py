@@ -62,6 +62,9 @@ def test_backup_list_and_verify(runner: CliRunner, live_server: Settings) -> Non
     fresh = ok(runner, live_server, "backup", "1").split()[1]
     cloned = ok(runner, live_server, "clone", "1", "c", "--from-backup", fresh)
     assert cloned.startswith("cloned 1 to c")
+    removed = ok(runner, live_server, "backup", "rm", "1", fresh, "--yes")
+    assert removed.strip() == f"removed backup {fresh} of 1"
+    assert fresh not in ok(runner, live_server, "backups", "1")
     assert (live_server.home / "instances" / "c" / "data" / "save.dat").read_bytes() == b"x" * 5000
 
 

@@ -119,6 +119,16 @@ async def get_backup(
     return json_response(use.view(row, ctx.transfers.get((row.instance_id, row.name))))
 
 
+@router.delete("/{name}", status_code=204)
+async def delete_backup(
+    instance_id: InstancePath, name: BackupName, ctx: Ctx, caller: Caller
+) -> Response:
+    """Remove the backup: its record, then its archive (and its copy off the host) or
+    its restic snapshot; owners. 409 ``BACKUP_RUNNING`` while it is being taken."""
+    await use.delete_backup(ctx, caller, instance_id, name)
+    return Response(status_code=204)
+
+
 @router.put("/{name}", status_code=201, response_model=BackupOut)
 async def upload_backup(
     instance_id: InstancePath, name: BackupName, request: Request, ctx: Ctx, caller: Caller

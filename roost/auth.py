@@ -35,6 +35,11 @@ class Authenticator(Protocol):
         has failed too often)."""
         ...
 
+    async def sign_in(self, token: str, address: str) -> tuple[Actor, str]:
+        """The dashboard's sign-in: who ``token`` is, and the session cookie's value
+        that stands for it (raises like ``authenticate``)."""
+        ...
+
     def forget_tokens(self) -> None:
         """A token was revoked or a user removed: check every token again."""
         ...
@@ -44,6 +49,11 @@ class Policy(Protocol):
     async def authorize(self, actor: Actor, action: str, target: str | None = None) -> None:
         """Raise ``Forbidden`` when ``actor`` may not do ``action`` on ``target`` (an
         instance id for an action on an instance, an app name for a create)."""
+        ...
+
+    async def allows(self, actor: Actor, action: str, target: str | None = None) -> bool:
+        """Whether ``authorize`` would let it through, asked without a trace (the
+        dashboard shows only the buttons its user may use)."""
         ...
 
     def forget(self, instance_id: str) -> None:
@@ -57,6 +67,10 @@ class LocalAuthenticator:
     async def authenticate(self, scope: Scope) -> Actor:
         del scope
         return LOCAL_ACTOR
+
+    async def sign_in(self, token: str, address: str) -> tuple[Actor, str]:
+        del token, address
+        return LOCAL_ACTOR, ""  # nothing to sign in to
 
     def forget_tokens(self) -> None:
         pass

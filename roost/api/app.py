@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.cors import CORSMiddleware
 
 from roost import __version__
-from roost.api import compat, health, prometheus
+from roost.api import compat, docs, health, prometheus
 from roost.api.cache import PREFIX as CACHE_PREFIX
 from roost.api.cache import DataPlane, Receive, Scope, Send
 from roost.api.cache_openapi import CACHE_PATHS
@@ -46,6 +46,7 @@ from roost.composition import open_context
 from roost.metrics import Metrics
 from roost.services.context import Context
 from roost.settings import Settings
+from roost.web import forms, pages, static_files
 
 CACHE_PREFIX_BYTES = CACHE_PREFIX.encode()
 # the request headers a trusted browser origin may send
@@ -121,11 +122,15 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         version=__version__,
         description="Run many isolated instances of an application on one host.",
         lifespan=lifespan,
+        docs_url=None,  # docs.py serves it with its assets, no CDN
+        redoc_url=None,
     )
     if context is not None:
         app.state.context = context
     install_error_handlers(app)
     app.include_router(backups.orphans)
+    for dashboard in (docs, pages, forms, static_files):
+        app.include_router(dashboard.router)
     for module in (
         health,
         apps,

@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from roost.api.middleware.authentication import is_page
 from roost.api.middleware.refusal import ASGIApp, Message, Receive, Scope, Send
 from roost.api.schemas import ErrorBody
 from roost.domain.errors import RoostError, no_room, out_of_space
+from roost.web.render import error_page
 
 log = logging.getLogger("roost.api")
 
@@ -38,12 +40,21 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _roost_error(_request: Request, exc: Exception) -> JSONResponse:
+def _for_page(request: Request, status: int, body: dict[str, Any]) -> Response | None:
+    """A dashboard page's error as a page (its forms and links are read by people)."""
+    if not is_page(request.url.path):
+        return None
+    return error_page(request, status, str(body.get("code", "")), str(body.get("error", "")))
+
+
+async def _roost_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RoostError)
-    return error_response(exc.status, exc.body(), exc.headers)
+    return _for_page(request, exc.status, exc.body()) or error_response(
+        exc.status, exc.body(), exc.headers
+    )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = [
         {
@@ -55,18 +66,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     ]
     first = fields[0] if fields else {"loc": [], "msg": "invalid request"}
     where = ".".join(first["loc"][1:] or first["loc"]) or "request"
-    return error_response(
-        422,
-        {"error": f"invalid {where}: {first['msg']}", "code": "VALIDATION_ERROR", "fields": fields},
-    )
+    body = {"error": f"invalid {where}: {first['msg']}", "code": "VALIDATION_ERROR"}
+    return _for_page(request, 422, body) or error_response(422, {**body, "fields": fields})
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     phrase = HTTPStatus(exc.status_code).phrase.lower()
     code = _HTTP_CODES.get(exc.status_code, phrase.upper().replace(" ", "_").replace("-", "_"))
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase
-    return error_response(exc.status_code, {"error": message, "code": code})
+    body = {"error": message, "code": code}
+    return _for_page(request, exc.status_code, body) or error_response(exc.status_code, body)
 
 
 class Unexpected:

@@ -64,7 +64,7 @@ class TokenAuthenticator:
         address = (scope.get("client") or ("unknown",))[0]
         if self._failures:  # someone failed lately: not one more try from there
             self._refuse_if_failing(address)
-        header = _authorization(scope)
+        header = _authorization(scope) or self._from_session(scope)
         known = self._known.get(header) if header is not None else None
         if known is not None and (known[1] is None or known[1] > utcnow()):
             return known[0]  # this very header was checked already
@@ -78,6 +78,28 @@ class TokenAuthenticator:
             self._known.clear()
         self._known[header] = (actor, expires_at)
         return actor
+
+    async def sign_in(self, token: str, address: str) -> tuple[Actor, str]:
+        """Who ``token`` is (a wrong one counts as a failure of ``address``), and the
+        session cookie's value: the token sealed with the home's key, so the cookie is
+        not the token itself."""
+        if self._failures:
+            self._refuse_if_failing(address)
+        actor, _ = await self._check(token.strip(), address)
+        return actor, self._box.encrypt(token.strip().encode())
+
+    def _from_session(self, scope: Scope) -> bytes | None:
+        """``Bearer <token>`` from the dashboard's session cookie (not on the data plane,
+        which instances' programs use with their own tokens)."""
+        if str(scope.get("path", "")).startswith(DATA_PLANE):
+            return None
+        sealed = session_of(scope)
+        if sealed is None:
+            return None
+        try:
+            return b"Bearer " + self._box.decrypt(sealed)
+        except RoostError:  # sealed with a key this home no longer has: signed out
+            return None
 
     def forget_tokens(self) -> None:
         self._known.clear()
@@ -138,6 +160,21 @@ class TokenAuthenticator:
         except Exception as error:
             log_failure(log, error, "could not record a failed authentication from %s", address)
         return Unauthorized(reason)
+
+
+SESSION_COOKIE = "roost_session"
+DATA_PLANE = "/v1/cache"
+
+
+def session_of(scope: Scope) -> str | None:
+    """The session cookie's value, if the request carries one."""
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            for part in bytes(value).decode("latin-1").split(";"):
+                key, _, found = part.strip().partition("=")
+                if key == SESSION_COOKIE and found:
+                    return str(found)
+    return None
 
 
 def _authorization(scope: Scope) -> bytes | None:

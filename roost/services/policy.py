@@ -55,6 +55,20 @@ class RolePolicy:
             await self._record(actor, action, target, refused)
             raise
 
+    async def allows(self, actor: Actor, action: str, target: str | None = None) -> bool:
+        if actor.admin:
+            return True
+        try:
+            if action in ON_INSTANCE and target is not None:
+                access = self._access.get(target) or await self._load(target)
+                if access is not None:
+                    check(actor, action, access)
+            else:
+                check_general(actor, action, target)
+        except AccessDenied:
+            return False
+        return True
+
     def forget(self, instance_id: str) -> None:
         self._access.pop(instance_id, None)
         self._allowed.pop(instance_id, None)

@@ -4,7 +4,9 @@ The body is read here, bounded, before the route runs (a route reads it whole an
 then handed on: a 100 MB body is refused after the first megabyte, or from its
 ``Content-Length`` before any of it is read (413 ``BODY_TOO_LARGE``); another media
 type is 415 ``UNSUPPORTED_MEDIA_TYPE``, so a form a web page posts never reaches a
-route. (A body that trickles is the server protocol's to cut off: ``protocol.py``.)
+route, but the dashboard's own forms (``FORMS``), which take nothing else and which
+the cross-origin protection guards like any change. (A body that trickles is the
+server protocol's to cut off: ``protocol.py``.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from roost.domain.errors import RoostError, TooLarge
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # a backup archive uploaded: streamed to disk by its route, under its own limit
 RAW_UPLOADS = re.compile(r"/v1/instances/[^/]+/backups/[^/]+")
+# the dashboard's forms, which browsers post as application/x-www-form-urlencoded
+FORMS = frozenset({"/login", "/logout", "/actions"})
+FORM = "application/x-www-form-urlencoded"
 
 
 def is_json(content_type: str) -> bool:
@@ -82,7 +87,10 @@ class ControlPlaneBodies:
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         content_type = header(scope, b"content-type")
-        if content_type is not None and not is_json(content_type):
+        if content_type is not None and scope["path"] in FORMS:
+            if content_type.partition(";")[0].strip().lower() != FORM:
+                raise UnsupportedMediaType(f"a form must be posted as {FORM}")
+        elif content_type is not None and not is_json(content_type):
             raise UnsupportedMediaType(
                 f"the request body must be application/json, not {content_type!r}"
             )

@@ -1,0 +1,199 @@
+"""The dashboard's pages (reading): the instances, one instance, the apps, the events.
+
+Each page calls the same services the REST routes call, as the same actor, so it shows
+only what its user may see; buttons are drawn only for what the user may do
+(``Policy.allows``), and the server refuses the rest anyway (``forms.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse
+
+from roost.api.deps import Caller, Ctx
+from roost.api.schemas import IdText, InstancePath
+from roost.auth import Actor
+from roost.domain.access import Role
+from roost.domain.errors import InvalidInput, RoostError
+from roost.domain.model import Instance, InstanceFilter
+from roost.domain.states import Health, State
+from roost.services import app_specs, backups, events, instances, secrets, service_view
+from roost.services.context import Context
+from roost.web.render import page
+
+router = APIRouter(include_in_schema=False)
+PAGE = 100
+BULK = ("start", "stop", "restart", "backup")
+SORTS = {
+    "created": lambda row: 0,
+    "id": lambda row: row["instance"].instance_id,
+    "name": lambda row: row["instance"].name.lower(),
+    "app": lambda row: (row["instance"].app, row["instance"].version),
+    "state": lambda row: row["instance"].state.value,
+    "health": lambda row: ("error", "unhealthy", "unknown", "healthy").index(
+        row["instance"].health.value
+    ),
+    "cpu": lambda row: -(row["cpu"] or 0.0),
+    "memory": lambda row: -(row["memory"] or 0.0),
+    "restarts": lambda row: -(row["restarts"] or 0),
+}
+
+
+def _row(ctx: Context, instance: Instance) -> dict[str, Any]:
+    latest = ctx.metrics.of(instance.instance_id)
+    values = latest.values if latest is not None else {}
+    return {
+        "instance": instance,
+        "cpu": values.get("cpu_percent"),
+        "memory": values.get("memory_bytes"),
+        "restarts": values.get("restarts"),
+    }
+
+
+E = TypeVar("E", State, Health)
+
+
+def _choice(kind: type[E], field: str, value: str | None) -> E | None:
+    """A filter's value from a form: empty means any; anything else must be one of them."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidInput(
+            f"invalid {field} {value!r}: one of {choices}", code="VALIDATION_ERROR"
+        ) from None
+
+
+async def _apps(ctx: Context, actor: Actor) -> list[str]:
+    try:
+        return [detail.app.name for detail in await app_specs.list_apps(ctx, actor)]
+    except RoostError:  # a token scoped to instances may not list apps
+        return []
+
+
+@router.get("/", response_class=HTMLResponse)
+async def instances_page(
+    request: Request,
+    ctx: Ctx,
+    caller: Caller,
+    app: Annotated[IdText | None, Query()] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,  # "" from a form: any
+    health: Annotated[str | None, Query(max_length=20)] = None,
+    tag: Annotated[str | None, Query(max_length=200, description="tags, space-separated")] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "created",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """Every instance the user may see, 100 a page, filtered, searched and sorted."""
+    tags = tuple((tag or "").replace(",", " ").split())
+    chosen_state = _choice(State, "state", state)
+    chosen_health = _choice(Health, "health", health)
+    where = InstanceFilter(
+        app=app or None, state=chosen_state, health=chosen_health, tags=tags, q=q or None
+    )
+    listed = await instances.list_instances(ctx, caller, where, limit=PAGE, cursor=cursor)
+    rows = [_row(ctx, instance) for instance in listed.instances]
+    if sort != "created":
+        rows.sort(key=SORTS[sort])
+    can_act = caller.admin or caller.role >= Role.OPERATOR
+    return page(
+        request,
+        "instances.html",
+        rows=rows,
+        next_cursor=listed.next_cursor,
+        apps=await _apps(ctx, caller),
+        states=[s.value for s in State],
+        healths=[h.value for h in Health],
+        chosen={
+            "app": app or "",
+            "state": chosen_state.value if chosen_state else "",
+            "health": chosen_health.value if chosen_health else "",
+            "tag": " ".join(tags),
+            "q": q or "",
+            "sort": sort,
+        },
+        sorts=list(SORTS),
+        bulk=BULK if can_act else (),
+        can_create=await ctx.policy.allows(caller, "instance.create", app),
+    )
+
+
+@router.get("/instances/{instance_id}", response_class=HTMLResponse)
+async def instance_page(
+    request: Request, instance_id: InstancePath, ctx: Ctx, caller: Caller
+) -> HTMLResponse:
+    """One instance: its services, ports, config, secret names, backups and events,
+    and the actions its user may take."""
+    instance = await instances.get_instance(ctx, caller, instance_id)
+    listing = await service_view.listing_of(ctx, instance)
+    allowed = {
+        action: await ctx.policy.allows(caller, action, instance_id)
+        for action in (
+            "instance.start",
+            "instance.stop",
+            "instance.restart",
+            "instance.pause",
+            "instance.resume",
+            "instance.update",
+            "instance.clone",
+            "instance.delete",
+            "secret.list",
+            "secret.read",
+            "backup.read",
+            "backup.create",
+            "backup.download",
+            "instance.restore",
+            "logs.read",
+        )
+    }
+    names = []
+    if allowed["secret.list"]:
+        names = [info.name for info in await secrets.list_secrets(ctx, caller, instance_id)]
+    taken = []
+    if allowed["backup.read"]:
+        taken = await backups.list_backups(ctx, caller, instance_id)
+    recent = await events.list_events(ctx, caller, instance_id=instance_id, limit=20)
+    return page(
+        request,
+        "instance.html",
+        instance=instance,
+        row=_row(ctx, instance),
+        services=listing.get("services", []),
+        secret_names=names,
+        backups=taken,
+        events=list(reversed(recent)),
+        allowed=allowed,
+    )
+
+
+@router.get("/apps", response_class=HTMLResponse)
+async def apps_page(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
+    """The registered apps, their versions and specs."""
+    found = await app_specs.list_apps(ctx, caller)
+    return page(request, "apps.html", apps=found)
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_page(
+    request: Request,
+    ctx: Ctx,
+    caller: Caller,
+    instance_id: Annotated[IdText | None, Query()] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(ok|error|denied)?$")] = None,
+) -> HTMLResponse:
+    """The audit log, newest first, filtered by instance, actor and outcome."""
+    found = await events.list_events(
+        ctx,
+        caller,
+        instance_id=instance_id or None,
+        limit=200,
+        by=actor or None,
+        outcome=outcome or None,
+    )
+    chosen = {"instance_id": instance_id or "", "actor": actor or "", "outcome": outcome or ""}
+    return page(request, "events.html", events=list(reversed(found)), chosen=chosen)

@@ -1,0 +1,103 @@
+"""Every dashboard route (and every other route the API document leaves out), asked by
+everyone of the API's route matrix: a page sends the signed-out to sign in (303); a
+form without credentials is 401; each page answers as its user's role says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.routing import APIRoute
+
+from roost.api.app import create_app
+from roost.settings import Settings, sqlite_url
+from tests.api.test_route_matrix import (
+    PRINCIPALS,
+    SIGNED_OUT,
+    Cell,
+    Req,
+    Row,
+    World,
+    ask,
+    expected,
+    world,
+)
+
+__all__ = ["world"]  # the fixture, used by name
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def form(path: str, fields: Callable[[Cell], dict[str, str]]) -> Callable[[Cell], Req]:
+    return lambda c: Req("POST", path, content=urlencode(fields(c)).encode(), headers=dict(FORM))
+
+
+def get(path: str) -> Callable[[Cell], Req]:
+    return lambda c: Req("GET", path.format(id=c.instance_id))
+
+
+PAGES = {  # signed out: to the sign-in form
+    "GET /": Row("user", 200, get("/")),
+    "GET /instances/{instance_id}": Row("viewer", 200, get("/instances/{id}")),
+    "GET /apps": Row("user", 200, get("/apps")),
+    "GET /events": Row("user", 200, get("/events")),
+}
+OTHERS = {
+    "GET /login": Row("open", 200, get("/login")),
+    "POST /login": Row("open", 401, form("/login", lambda c: {"token": "roost_0_wrong"})),
+    "POST /logout": Row("open", 303, form("/logout", lambda c: {})),
+    "GET /static/{name}": Row("open", 200, get("/static/roost.css")),
+    # each instance's outcome is on the page: the page itself is anyone's
+    "POST /actions": Row(
+        "user", 200, form("/actions", lambda c: {"action": "stop", "instance_id": c.instance_id})
+    ),
+    "GET /docs": Row("user", 200, get("/docs")),
+    "GET /docs/{name}": Row("user", 200, get("/docs/swagger-ui.css")),
+    "GET /openapi.json": Row("user", 200, get("/openapi.json")),
+}
+MATRIX = {**PAGES, **OTHERS}
+
+
+def every_route(routes: Sequence[Any]) -> Iterator[Any]:
+    """The routes, those of included routers too (FastAPI keeps them inside)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from every_route(inner.routes)
+        else:
+            yield route
+
+
+def expected_here(route: str, row: Row, principal: str) -> int:
+    if route in PAGES and principal in SIGNED_OUT:
+        return 303
+    return expected(row, principal)
+
+
+async def test_every_dashboard_route_answers_each_principal_as_its_role_says(
+    world: World,
+) -> None:
+    wrong = []
+    for route, row in MATRIX.items():
+        for principal in PRINCIPALS:
+            cell = await world.cell()
+            got = await ask(world, row, cell, principal)
+            want = expected_here(route, row, principal)
+            if got != want:
+                wrong.append(f"{route} as {principal}: {got}, expected {want}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_every_route_outside_the_api_document_has_a_row(tmp_path: Path) -> None:
+    app = create_app(settings=Settings(home=tmp_path, database_url=sqlite_url(tmp_path / "r.db")))
+    routes = {
+        f"{method} {route.path}"
+        for route in every_route(app.api.routes)
+        if isinstance(route, APIRoute) and not route.include_in_schema
+        for method in route.methods
+        if method != "HEAD"
+    }
+    routes |= {"GET /openapi.json"}  # FastAPI's own, outside the document it serves
+    missing, stale = sorted(routes - set(MATRIX)), sorted(set(MATRIX) - routes)
+    assert routes == set(MATRIX), f"without a row: {missing}; rows of no route: {stale}"

@@ -55,6 +55,7 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # shipped in the package: never changed under a running server
 )
 ENVIRONMENT.filters.update(short_size=short_size, ago=ago, percent=percent)
 ENVIRONMENT.globals.update(version=__version__, health_words=HEALTH_WORDS)

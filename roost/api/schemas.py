@@ -12,6 +12,7 @@ from roost.domain.clock import rfc3339
 from roost.domain.ids import ID_PATTERN
 from roost.domain.model import Event, Instance
 from roost.domain.states import Health, State
+from roost.services.create import CreateRequest
 from roost.services.usage import Usage
 
 # Free text that every backend stores as given: printable, no control characters.
@@ -91,6 +92,19 @@ class InstanceCreate(Strict):
         alias="validate",
         description="run the app's validate probe first; nothing is made if it fails",
     )
+
+    def to_request(self) -> CreateRequest:
+        return CreateRequest(
+            app=self.app,
+            version=self.version,
+            instance_id=self.instance_id,
+            name=self.name,
+            tags=tuple(self.tags),
+            config=self.config,
+            ports=self.ports,
+            auto_ports=self.auto_ports,
+            validate=self.validate_first,
+        )
 
 
 class InstanceClone(Strict):

@@ -42,6 +42,7 @@ PAGES = {  # signed out: to the sign-in form
     "GET /instances/{instance_id}": Row("viewer", 200, get("/instances/{id}")),
     "GET /apps": Row("user", 200, get("/apps")),
     "GET /events": Row("user", 200, get("/events")),
+    "GET /new": Row("user", 200, get("/new")),
 }
 OTHERS = {
     "GET /login": Row("open", 200, get("/login")),
@@ -52,6 +53,8 @@ OTHERS = {
     "POST /actions": Row(
         "user", 200, form("/actions", lambda c: {"action": "stop", "instance_id": c.instance_id})
     ),
+    # made, then its page; refused, the form again with the refusal's status
+    "POST /new": Row("create", 303, form("/new", lambda c: {"instance_id": f"form-{c.unique}"})),
     "GET /docs": Row("user", 200, get("/docs")),
     "GET /docs/{name}": Row("user", 200, get("/docs/swagger-ui.css")),
     "GET /openapi.json": Row("user", 200, get("/openapi.json")),

@@ -20,7 +20,7 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # a backup archive uploaded: streamed to disk by its route, under its own limit
 RAW_UPLOADS = re.compile(r"/v1/instances/[^/]+/backups/[^/]+")
 # the dashboard's forms, which browsers post as application/x-www-form-urlencoded
-FORMS = frozenset({"/login", "/logout", "/actions"})
+FORMS = frozenset({"/login", "/logout", "/actions", "/new"})
 FORM = "application/x-www-form-urlencoded"
 
 

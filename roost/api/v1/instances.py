@@ -62,18 +62,8 @@ PEM = "application/x-pem-file"
 @router.post("", status_code=201, response_model=InstanceOut)
 async def create_instance(body: InstanceCreate, ctx: Ctx, caller: Caller) -> Response:
     """Create an instance of an app (the default app when none is named)."""
-    request = create.CreateRequest(
-        app=body.app,
-        version=body.version,
-        instance_id=body.instance_id,
-        name=body.name,
-        tags=tuple(body.tags),
-        config=body.config,
-        ports=body.ports,
-        auto_ports=body.auto_ports,
-        validate=body.validate_first,
-    )
-    return json_response(instance_json(await create.create_instance(ctx, caller, request)), 201)
+    made = await create.create_instance(ctx, caller, body.to_request())
+    return json_response(instance_json(made), 201)
 
 
 @router.get("", response_model=InstanceList)

@@ -85,4 +85,6 @@ roost_ensure_validators() {
     command -v docker-compose >/dev/null 2>&1 || _apt_install docker-compose
     command -v promtool >/dev/null 2>&1 || _apt_install prometheus
     command -v restic >/dev/null 2>&1 || _apt_install restic  # the restic backup target
+    # the dashboard's browser tests drive Debian's Chromium (Playwright cannot fetch one)
+    [ -x /usr/bin/chromium ] || _apt_install chromium
 }

@@ -1,0 +1,121 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) against a
+real server: the list, select all and a bulk action, the form's refusal beside its
+field, the keyboard, the dark scheme and a phone's width."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from roost.settings import Settings, sqlite_url
+from tests.servers import free_port, in_thread
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    home = tmp_path / "home"
+    settings = Settings(
+        home=home, database_url=sqlite_url(home / "roost.db"), url=f"http://127.0.0.1:{free_port()}"
+    )
+    with in_thread(settings):
+        with httpx.Client(base_url=settings.url) as http:
+            for instance_id in ("alpha", "beta"):
+                made = http.post("/v1/instances", json={"instance_id": instance_id, "tags": ["eu"]})
+                assert made.status_code == 201
+        yield settings.url
+
+
+def test_select_all_then_a_bulk_action(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    page.goto(server + "/")
+    expect(page.get_by_role("link", name="alpha")).to_be_visible()
+    expect(page.locator("td .health-unknown").first).to_have_text("unknown")
+    page.get_by_label("Select every instance on this page").check()
+    expect(page.get_by_label("Select beta")).to_be_checked()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Stop: 2 of 2 succeeded")
+    page.get_by_role("link", name="Back").click()
+    expect(page.locator("td .state-inactive")).to_have_count(2)
+
+
+def test_a_bulk_action_on_nothing_is_stopped_in_the_page(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    said: list[str] = []
+    page.on("dialog", lambda dialog: (said.append(dialog.message), dialog.dismiss()))
+    page.goto(server + "/")
+    page.get_by_role("button", name="Stop").click()
+    assert said == ["Select at least one instance."]
+    assert page.url == server + "/"
+
+
+def test_the_form_shows_a_refusal_beside_its_field(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    page.goto(server + "/new")
+    page.get_by_label("Id").fill("alpha")  # taken
+    page.get_by_label("Name").fill("Third")
+    page.get_by_role("button", name="Create").click()
+    field = page.get_by_label("Id")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-instance_id")).to_contain_text("INSTANCE_EXISTS")
+    expect(page.get_by_label("Name")).to_have_value("Third")
+    field.fill("gamma")
+    page.get_by_role("button", name="Create").click()
+    expect(page).to_have_url(server + "/instances/gamma")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("gamma")
+
+
+def test_the_keyboard_reaches_the_content_first(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+
+
+def scheme_colors(page: Page) -> tuple[str, str]:
+    return page.evaluate(
+        "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]"
+    )
+
+
+def test_a_dark_scheme_follows_the_system_and_a_phone_needs_no_sideways_page(
+    browser: Browser, server: str
+) -> None:
+    light = browser.new_page(color_scheme="light")
+    light.goto(server + "/")
+    dark = browser.new_page(color_scheme="dark")
+    dark.goto(server + "/")
+    assert scheme_colors(light) != scheme_colors(dark)
+    assert scheme_colors(dark)[0] == "rgb(20, 23, 26)"
+    phone = browser.new_page(viewport={"width": 390, "height": 800})
+    phone.goto(server + "/instances/alpha")
+    wide = phone.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390, f"the page is {wide}px wide on a 390px screen"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from roost.settings import Settings, sqlite_url
 from tests.servers import free_port, in_thread
@@ -67,7 +67,12 @@ def test_select_all_then_a_bulk_action(browser: Browser, server: str) -> None:
 def test_a_bulk_action_on_nothing_is_stopped_in_the_page(browser: Browser, server: str) -> None:
     page = browser.new_page()
     said: list[str] = []
-    page.on("dialog", lambda dialog: (said.append(dialog.message), dialog.dismiss()))
+
+    def answer(dialog: Dialog) -> None:
+        said.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
     page.goto(server + "/")
     page.get_by_role("button", name="Stop").click()
     assert said == ["Select at least one instance."]
@@ -94,16 +99,17 @@ def test_the_keyboard_reaches_the_content_first(browser: Browser, server: str) -
     page = browser.new_page()
     page.goto(server + "/")
     page.keyboard.press("Tab")
-    focused = page.evaluate("document.activeElement.textContent")
+    focused = str(page.evaluate("document.activeElement.textContent"))
     assert focused == "Skip to content"
     page.keyboard.press("Enter")
     assert page.url.endswith("#main")
 
 
 def scheme_colors(page: Page) -> tuple[str, str]:
-    return page.evaluate(
+    found = page.evaluate(
         "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]"
     )
+    return str(found[0]), str(found[1])
 
 
 def test_a_dark_scheme_follows_the_system_and_a_phone_needs_no_sideways_page(
@@ -117,5 +123,5 @@ def test_a_dark_scheme_follows_the_system_and_a_phone_needs_no_sideways_page(
     assert scheme_colors(dark)[0] == "rgb(20, 23, 26)"
     phone = browser.new_page(viewport={"width": 390, "height": 800})
     phone.goto(server + "/instances/alpha")
-    wide = phone.evaluate("document.documentElement.scrollWidth")
+    wide = int(phone.evaluate("document.documentElement.scrollWidth"))
     assert wide <= 390, f"the page is {wide}px wide on a 390px screen"

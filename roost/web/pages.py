@@ -7,6 +7,7 @@ only what its user may see; buttons are drawn only for what the user may do
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
@@ -20,8 +21,9 @@ from roost.domain.access import Role
 from roost.domain.errors import InvalidInput, RoostError
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Health, State
-from roost.services import app_specs, backups, events, instances, secrets, service_view
+from roost.services import app_specs, backups, events, instances, metrics, secrets, service_view
 from roost.services.context import Context
+from roost.web.charts import Chart, chart
 from roost.web.render import ago, page, percent, short_size
 
 router = APIRouter(include_in_schema=False)
@@ -163,6 +165,7 @@ async def instance_page(
             "backup.download",
             "instance.restore",
             "logs.read",
+            "metrics.read",
         )
     }
     names = []
@@ -172,6 +175,9 @@ async def instance_page(
     if allowed["backup.read"]:
         taken = await backups.list_backups(ctx, caller, instance_id)
     recent = await events.list_events(ctx, caller, instance_id=instance_id, limit=20)
+    charts = []
+    if allowed["metrics.read"]:
+        charts = await _charts(ctx, caller, instance_id)
     return page(
         request,
         "instance.html",
@@ -182,7 +188,30 @@ async def instance_page(
         backups=taken,
         events=list(reversed(recent)),
         allowed=allowed,
+        charts=charts,
     )
+
+
+WINDOWS = (("the last hour", 3600.0, 60.0), ("the last day", 86400.0, 900.0))
+
+
+async def _charts(ctx: Context, caller: Actor, instance_id: str) -> list[Chart]:
+    """CPU and memory over the last hour and the last day, from the stored samples."""
+    drawn = []
+    now = time.time()
+    for label, window, step in WINDOWS:
+        found = await metrics.series_of(
+            ctx,
+            caller,
+            instance_id,
+            names=["cpu_percent", "memory_bytes"],
+            since_s=window,
+            step=step,
+        )
+        start = now - window
+        drawn.append(chart(f"CPU, {label}", found["cpu_percent"], start, now, percent))
+        drawn.append(chart(f"Memory, {label}", found["memory_bytes"], start, now, short_size))
+    return drawn
 
 
 @router.get("/apps", response_class=HTMLResponse)

@@ -5,10 +5,13 @@ outcome, errors as pages, and the static files and /docs served without a CDN.""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
 
+from roost.domain.metrics import Sample
+from roost.registry.metrics import Taken, add_samples
 from roost.services.context import Context
 
 
@@ -169,3 +172,27 @@ async def test_apps_and_events_pages(client: httpx.AsyncClient) -> None:
     assert 'id="game"' in apps and "Spec" in apps
     events = (await client.get("/events", params={"instance_id": "e1", "outcome": ""})).text
     assert "instance.create" in events and 'href="/instances/e1"' in events
+
+
+async def test_the_instance_page_draws_cpu_and_memory_with_words(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await make(client, "m1")
+    now = time.time()
+    taken = [
+        Taken(
+            "m1", Sample(now - 60 * n, 15.0, {"cpu_percent": float(n), "memory_bytes": 2**20 * n})
+        )
+        for n in range(1, 11)
+    ]
+    await context.registry.write(add_samples, taken)
+    html = (await client.get("/instances/m1")).text
+    assert ">CPU and memory</h2>" in html
+    assert html.count("<polyline points=") == 4  # CPU and memory, the last hour and day
+    assert "CPU, the last hour: latest 1.0%, highest 10.0%, lowest 1.0% (10 points)" in html
+    assert 'role="img" aria-label="Memory, the last hour: latest 1.0M' in html
+    empty = (await client.get("/instances/m1")).text  # the same page again: no crash
+    assert empty.count("<polyline") == 4
+    await make(client, "m2")
+    nothing = (await client.get("/instances/m2")).text
+    assert "CPU, the last hour: no samples yet" in nothing and "<polyline" not in nothing

@@ -46,7 +46,7 @@ from roost.composition import open_context
 from roost.metrics import Metrics
 from roost.services.context import Context
 from roost.settings import Settings
-from roost.web import create_form, forms, pages, static_files
+from roost.web import create_form, forms, instance_forms, pages, static_files
 
 CACHE_PREFIX_BYTES = CACHE_PREFIX.encode()
 # the request headers a trusted browser origin may send
@@ -129,7 +129,7 @@ def create_app(*, settings: Settings | None = None, context: Context | None = No
         app.state.context = context
     install_error_handlers(app)
     app.include_router(backups.orphans)
-    for dashboard in (docs, pages, forms, create_form, static_files):
+    for dashboard in (docs, pages, forms, create_form, instance_forms, static_files):
         app.include_router(dashboard.router)
     for module in (
         health,

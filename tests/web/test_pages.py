@@ -196,3 +196,50 @@ async def test_the_instance_page_draws_cpu_and_memory_with_words(
     await make(client, "m2")
     nothing = (await client.get("/instances/m2")).text
     assert "CPU, the last hour: no samples yet" in nothing and "<polyline" not in nothing
+
+
+async def test_the_instance_page_s_forms_save_reveal_clone_and_delete(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await make(client, "p1")
+    await client.put("/v1/instances/p1/secrets/api_key", json={"value": "hunter2-value"})
+    page = (await client.get("/instances/p1")).text
+    for control in ("Save config", "Reveal", "Clone", "Delete"):
+        assert control in page
+    saved = await client.post("/instances/p1/config", data={"config": '{"difficulty": "hard"}'})
+    assert (saved.status_code, saved.headers["location"]) == (303, "/instances/p1")
+    assert (await client.get("/v1/instances/p1")).json()["config"] == {"difficulty": "hard"}
+    bad = await client.post("/instances/p1/config", data={"config": "[1]"})
+    assert bad.status_code == 400 and "INVALID_CONFIG" in bad.text
+    shown = await client.post("/instances/p1/reveal", data={"name": "api_key"})
+    assert shown.status_code == 200 and "hunter2-value" in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    events = (await client.get("/v1/events", params={"instance_id": "p1"})).json()["events"]
+    assert "secret.read" in [e["action"] for e in events]
+    copied = await client.post("/instances/p1/clone", data={"new_id": "p2"})
+    assert (copied.status_code, copied.headers["location"]) == (303, "/instances/p2")
+    unconfirmed = await client.post("/instances/p2/delete", data={"confirm": "p1"})
+    assert unconfirmed.status_code == 400 and "NOT_CONFIRMED" in unconfirmed.text
+    assert (await client.get("/v1/instances/p2")).status_code == 200
+    gone = await client.post("/instances/p2/delete", data={"confirm": "p2", "backup": "on"})
+    assert (gone.status_code, gone.headers["location"]) == (303, "/")
+    assert (await client.get("/v1/instances/p2")).status_code == 404
+    orphans = (await client.get("/v1/backups/orphaned")).json()["backups"]
+    assert [b["kind"] for b in orphans] == ["pre-delete"]
+
+
+async def test_a_backup_restores_from_the_instance_page(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    await make(client, "r1")
+    data = context.home.path / "instances" / "r1" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "save.dat").write_text("before")
+    await client.post("/actions", data={"action": "backup", "instance_id": "r1"})
+    await context.background.settle(10)
+    [taken] = (await client.get("/v1/instances/r1/backups")).json()["backups"]
+    assert f'name="backup" value="{taken["name"]}"' in (await client.get("/instances/r1")).text
+    (data / "save.dat").write_text("after")
+    back = await client.post("/instances/r1/restore", data={"backup": taken["name"]})
+    assert back.status_code == 303
+    assert (data / "save.dat").read_text() == "before"

@@ -33,6 +33,11 @@ def form(path: str, fields: Callable[[Cell], dict[str, str]]) -> Callable[[Cell]
     return lambda c: Req("POST", path, content=urlencode(fields(c)).encode(), headers=dict(FORM))
 
 
+def form_on(action: str, fields: Callable[[Cell], dict[str, str]]) -> Callable[[Cell], Req]:
+    """A form of the instance page, posted for the cell's instance."""
+    return lambda c: form(f"/instances/{c.instance_id}/{action}", fields)(c)
+
+
 def get(path: str) -> Callable[[Cell], Req]:
     return lambda c: Req("GET", path.format(id=c.instance_id))
 
@@ -55,6 +60,21 @@ OTHERS = {
     ),
     # made, then its page; refused, the form again with the refusal's status
     "POST /new": Row("create", 303, form("/new", lambda c: {"instance_id": f"form-{c.unique}"})),
+    "POST /instances/{instance_id}/config": Row(
+        "operator", 303, form_on("config", lambda c: {"config": '{"a": 1}'})
+    ),
+    "POST /instances/{instance_id}/reveal": Row(
+        "owner", 200, form_on("reveal", lambda c: {"name": "api_key"})
+    ),
+    "POST /instances/{instance_id}/restore": Row(  # an operator may: there is no such backup
+        "operator", 404, form_on("restore", lambda c: {"backup": "20261130T120000Z-manual-abcdef"})
+    ),
+    "POST /instances/{instance_id}/clone": Row(
+        "clone", 303, form_on("clone", lambda c: {"new_id": f"copy-{c.unique}"})
+    ),
+    "POST /instances/{instance_id}/delete": Row(
+        "owner", 303, form_on("delete", lambda c: {"confirm": c.instance_id})
+    ),
     "GET /docs": Row("user", 200, get("/docs")),
     "GET /docs/{name}": Row("user", 200, get("/docs/swagger-ui.css")),
     "GET /openapi.json": Row("user", 200, get("/openapi.json")),

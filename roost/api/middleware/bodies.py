@@ -20,7 +20,9 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # a backup archive uploaded: streamed to disk by its route, under its own limit
 RAW_UPLOADS = re.compile(r"/v1/instances/[^/]+/backups/[^/]+")
 # the dashboard's forms, which browsers post as application/x-www-form-urlencoded
-FORMS = frozenset({"/login", "/logout", "/actions", "/new"})
+FORMS = re.compile(
+    r"/(login|logout|actions|new)|/instances/[^/]+/(config|reveal|restore|clone|delete)"
+)
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -87,7 +89,7 @@ class ControlPlaneBodies:
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         content_type = header(scope, b"content-type")
-        if content_type is not None and scope["path"] in FORMS:
+        if content_type is not None and FORMS.fullmatch(scope["path"]):
             if content_type.partition(";")[0].strip().lower() != FORM:
                 raise UnsupportedMediaType(f"a form must be posted as {FORM}")
         elif content_type is not None and not is_json(content_type):

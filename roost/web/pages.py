@@ -7,6 +7,7 @@ only what its user may see; buttons are drawn only for what the user may do
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -21,13 +22,16 @@ from roost.domain.access import Role
 from roost.domain.errors import InvalidInput, RoostError
 from roost.domain.model import Instance, InstanceFilter
 from roost.domain.states import Health, State
+from roost.runtime import logs as runtime_logs
 from roost.services import app_specs, backups, events, instances, metrics, secrets, service_view
 from roost.services.context import Context
+from roost.services.logs import log_files
 from roost.web.charts import Chart, chart
 from roost.web.render import ago, page, percent, short_size
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
+LOG_LINES = 200  # of each service's log, on the page
 BULK = ("start", "stop", "restart", "backup")
 SORTS = {
     "created": lambda row: 0,
@@ -241,3 +245,31 @@ async def events_page(
     )
     chosen = {"instance_id": instance_id or "", "actor": actor or "", "outcome": outcome or ""}
     return page(request, "events.html", events=list(reversed(found)), chosen=chosen)
+
+
+@router.get("/instances/{instance_id}/logs", response_class=HTMLResponse)
+async def logs_page(
+    request: Request,
+    instance_id: InstancePath,
+    ctx: Ctx,
+    caller: Caller,
+    service: Annotated[str | None, Query(max_length=63)] = None,
+) -> HTMLResponse:
+    """The last lines of each service's log (or of one); the page's script follows new
+    lines through the REST route, across rotation."""
+    files = await log_files(ctx, caller, instance_id, service or None)
+    shown = {}
+    for label, path in files.items():
+        shown[label], _ = await asyncio.to_thread(runtime_logs.last_lines, path, LOG_LINES)
+    follow = f"/v1/instances/{quote(instance_id, safe='')}/logs?tail=0&follow=true"
+    if service:
+        follow += "&service=" + quote(service, safe="")
+    return page(
+        request,
+        "logs.html",
+        instance_id=instance_id,
+        service=service or "",
+        services=list(files),
+        lines=shown,
+        follow=follow,
+    )

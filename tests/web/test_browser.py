@@ -5,6 +5,8 @@ field, the keyboard, the dark scheme and a phone's width."""
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +45,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     settings = Settings(
         home=home, database_url=sqlite_url(home / "roost.db"), url=f"http://127.0.0.1:{free_port()}"
     )
-    with in_thread(settings):
+    with in_thread(settings, timeout_graceful_shutdown=2):  # a followed log stays open
         with httpx.Client(base_url=settings.url) as http:
             for instance_id in ("alpha", "beta"):
                 made = http.post("/v1/instances", json={"instance_id": instance_id, "tags": ["eu"]})
@@ -125,3 +127,33 @@ def test_a_dark_scheme_follows_the_system_and_a_phone_needs_no_sideways_page(
     phone.goto(server + "/instances/alpha")
     wide = int(phone.evaluate("document.documentElement.scrollWidth"))
     assert wide <= 390, f"the page is {wide}px wide on a 390px screen"
+
+
+TICKER = "import time\nn = 0\nwhile True:\n    n += 1\n    print(f'tick {n}', flush=True)\n    time.sleep(0.2)\n"
+
+
+def test_a_log_page_follows_new_lines(browser: Browser, server: str, tmp_path: Path) -> None:
+    spec = {
+        "name": "ticker",
+        "version": "1",
+        "services": {"main": {"command": [sys.executable, "-c", TICKER]}},
+    }
+    with httpx.Client(base_url=server) as http:
+        assert http.post("/v1/apps", json=spec).status_code == 201
+        assert (
+            http.post("/v1/instances", json={"app": "ticker", "instance_id": "t1"}).status_code
+            == 201
+        )
+        assert http.post("/v1/instances/t1/start").status_code == 200
+    time.sleep(0.6)
+    page = browser.new_page()
+    page.goto(server + "/instances/t1")
+    page.get_by_role("link", name="logs").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Logs of t1")
+    first = page.locator("#log").inner_text()
+    last_seen = max(int(line.split()[-1]) for line in first.splitlines() if line.startswith("tick"))
+    expect(page.locator("#log-state")).to_have_text("Following new lines.")
+    expect(page.locator("#log")).to_contain_text(f"tick {last_seen + 3}", timeout=10_000)
+    page.close()
+    with httpx.Client(base_url=server) as http:
+        http.post("/v1/instances/t1/stop")

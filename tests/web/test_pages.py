@@ -243,3 +243,29 @@ async def test_a_backup_restores_from_the_instance_page(
     back = await client.post("/instances/r1/restore", data={"backup": taken["name"]})
     assert back.status_code == 303
     assert (data / "save.dat").read_text() == "before"
+
+
+async def test_a_log_page_shows_the_last_lines_of_each_service(
+    client: httpx.AsyncClient, context: Context
+) -> None:
+    spec = {
+        "name": "two",
+        "version": "1",
+        "services": {"web": {"command": ["true"]}, "db": {"command": ["true"]}},
+    }
+    assert (await client.post("/v1/apps", json=spec)).status_code == 201
+    await make(client, "l1", app="two")
+    logs = context.home.path / "instances" / "l1" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "web.log").write_text("".join(f"web line {n}\n" for n in range(300)))
+    (logs / "db.log").write_text("db <ready>\n")
+    both = (await client.get("/instances/l1/logs")).text
+    assert "web | web line 299" in both and "web | web line 99\n" not in both  # the last 200
+    assert "db | db &lt;ready&gt;" in both
+    assert 'data-follow="/v1/instances/l1/logs?tail=0&amp;follow=true"' in both
+    one = (await client.get("/instances/l1/logs", params={"service": "db"})).text
+    assert "db &lt;ready&gt;" in one and "web line" not in one and "&amp;service=db" in one
+    missing = await client.get("/instances/l1/logs", params={"service": "nope"})
+    assert missing.status_code == 404
+    await make(client, "bare1")
+    assert "No services, no logs" in (await client.get("/instances/bare1/logs")).text

@@ -48,6 +48,7 @@ PAGES = {  # signed out: to the sign-in form
     "GET /apps": Row("user", 200, get("/apps")),
     "GET /events": Row("user", 200, get("/events")),
     "GET /new": Row("user", 200, get("/new")),
+    "GET /instances/{instance_id}/logs": Row("operator", 200, get("/instances/{id}/logs")),
 }
 OTHERS = {
     "GET /login": Row("open", 200, get("/login")),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from roost.auth import Actor
-from roost.domain.errors import Conflict, NotFound
+from roost.domain.errors import Conflict, InvalidInput, NotFound
 from roost.domain.model import App
-from roost.domain.spec import AppSpec
+from roost.domain.spec import AppSpec, parse_app
 from roost.registry import apps as q
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
@@ -26,6 +27,14 @@ class Registered:
     app: App
     created: bool  # a new app
     changed: bool  # a new version (or a new app)
+
+
+def spec_of_document(document: Any, source: str) -> AppSpec:
+    """An app spec sent as JSON (the REST route's body, the dashboard's form)."""
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str):
+        raise InvalidInput("the app spec needs a 'name'", code="INVALID_SPEC")
+    return parse_app(name, document, where=name, source=source)
 
 
 async def register_app(

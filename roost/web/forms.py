@@ -8,6 +8,7 @@ checks apply; the outcome page says what happened to each instance.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from roost.api.deps import Caller, Ctx
 from roost.domain.errors import InvalidInput, RoostError
 from roost.domain.states import Action
-from roost.services import backups, lifecycle
+from roost.services import app_specs, backups, lifecycle
 from roost.services.authentication import SESSION_COOKIE
 from roost.web.render import page
 
@@ -128,3 +129,30 @@ async def act(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
         failed=failed,
         back=back,
     )
+
+
+@router.post("/apps", response_model=None)
+async def register(request: Request, ctx: Ctx, caller: Caller) -> Response:
+    """Register an app, or a new version of it, from a spec as JSON (admins)."""
+    fields = await form_of(request)
+    text = (fields.get("spec") or [""])[0]
+    try:
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"the spec is not JSON: {exc}", code="INVALID_SPEC") from None
+        spec = app_specs.spec_of_document(document, "dashboard")
+        default = (fields.get("default") or [""])[0] == "on"
+        await app_specs.register_app(ctx, caller, spec, make_default=default)
+    except RoostError as refused:
+        found = await app_specs.list_apps(ctx, caller)
+        return page(
+            request,
+            "apps.html",
+            status=refused.status,
+            apps=found,
+            can_register=True,
+            spec_text=text,
+            problem=f"{refused.message} ({refused.code})",
+        )
+    return RedirectResponse(f"/apps#{spec.name}", status_code=303)

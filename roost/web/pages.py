@@ -222,7 +222,10 @@ async def _charts(ctx: Context, caller: Actor, instance_id: str) -> list[Chart]:
 async def apps_page(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
     """The registered apps, their versions and specs."""
     found = await app_specs.list_apps(ctx, caller)
-    return page(request, "apps.html", apps=found)
+    can_register = await ctx.policy.allows(caller, "app.register")
+    return page(
+        request, "apps.html", apps=found, can_register=can_register, spec_text="", problem=None
+    )
 
 
 @router.get("/events", response_class=HTMLResponse)

@@ -269,3 +269,19 @@ async def test_a_log_page_shows_the_last_lines_of_each_service(
     assert missing.status_code == 404
     await make(client, "bare1")
     assert "No services, no logs" in (await client.get("/instances/bare1/logs")).text
+
+
+async def test_an_admin_registers_an_app_from_the_apps_page(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/apps")).text
+    assert "Register an app or a version" in page
+    spec = '{"name": "game", "version": "2", "config": {"pvp": true}}'
+    done = await client.post("/apps", data={"spec": spec, "default": "on"})
+    assert (done.status_code, done.headers["location"]) == (303, "/apps#game")
+    app = (await client.get("/v1/apps/game")).json()
+    assert (app["version"], app["default"]) == ("2", True)
+    bad = await client.post("/apps", data={"spec": '{"name": "game", "services": {"x": {}}}'})
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text
+    assert "INVALID_SPEC" in bad.text and "services" in bad.text
+    assert "{&#34;name&#34;: &#34;game&#34;" in bad.text  # what was typed stays
+    broken = await client.post("/apps", data={"spec": "{nope"})
+    assert broken.status_code == 400 and "not JSON" in broken.text

@@ -105,6 +105,8 @@ async def test_a_viewer_sees_no_buttons_and_is_refused_anyway(signed: Signed) ->
         assert 'name="action"' not in page.text and ">Secrets</h2>" not in page.text
         for control in ("Save config", ">Clone<", "Delete", "Restore"):
             assert control not in page.text
+        apps = await http.get("/apps")
+        assert apps.status_code == 200 and "Register an app" not in apps.text
         forced = await http.post("/actions", data={"action": "stop", "instance_id": "w1"})
         assert "Stop: 0 of 1 succeeded" in forced.text and "ACCESS_DENIED" in forced.text
         assert (await http.get("/v1/instances/w1")).json()["state"] == "active"

@@ -4,6 +4,7 @@ form without credentials is 401; each page answers as its user's role says."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ OTHERS = {
     ),
     "POST /instances/{instance_id}/delete": Row(
         "owner", 303, form_on("delete", lambda c: {"confirm": c.instance_id})
+    ),
+    "POST /apps": Row(
+        "admin", 303, form("/apps", lambda c: {"spec": json.dumps({"name": f"w-{c.unique}"})})
     ),
     "GET /docs": Row("user", 200, get("/docs")),
     "GET /docs/{name}": Row("user", 200, get("/docs/swagger-ui.css")),

@@ -21,7 +21,7 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 RAW_UPLOADS = re.compile(r"/v1/instances/[^/]+/backups/[^/]+")
 # the dashboard's forms, which browsers post as application/x-www-form-urlencoded
 FORMS = re.compile(
-    r"/(login|logout|actions|new)|/instances/[^/]+/(config|reveal|restore|clone|delete)"
+    r"/(login|logout|actions|new|apps)|/instances/[^/]+/(config|reveal|restore|clone|delete)"
 )
 FORM = "application/x-www-form-urlencoded"
 

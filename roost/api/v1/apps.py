@@ -12,9 +12,13 @@ from roost.api.deps import Caller, Ctx
 from roost.api.errors import ERROR_RESPONSES
 from roost.api.schemas import IdText
 from roost.domain.clock import rfc3339
-from roost.domain.errors import InvalidInput
-from roost.domain.spec import parse_app
-from roost.services.app_specs import AppDetail, describe_app, list_apps, register_app
+from roost.services.app_specs import (
+    AppDetail,
+    describe_app,
+    list_apps,
+    register_app,
+    spec_of_document,
+)
 
 router = APIRouter(prefix="/v1/apps", tags=["apps"], responses=ERROR_RESPONSES)
 
@@ -62,10 +66,7 @@ async def post_app(
     default: Annotated[bool, Query(description="make it the default app")] = False,
 ) -> JSONResponse:
     """Register an app, or a new version of it: 201 when new, 200 otherwise."""
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise InvalidInput("the app spec needs a 'name'", code="INVALID_SPEC")
-    spec = parse_app(name, body, where=name, source="request")
+    spec = spec_of_document(body, "request")
     registered = await register_app(ctx, caller, spec, make_default=default)
     detail = await describe_app(ctx, caller, spec.name)
     status = 201 if registered.created else 200

@@ -124,9 +124,26 @@ def test_a_dark_scheme_follows_the_system_and_a_phone_needs_no_sideways_page(
     assert scheme_colors(light) != scheme_colors(dark)
     assert scheme_colors(dark)[0] == "rgb(20, 23, 26)"
     phone = browser.new_page(viewport={"width": 390, "height": 800})
-    phone.goto(server + "/instances/alpha")
-    wide = int(phone.evaluate("document.documentElement.scrollWidth"))
-    assert wide <= 390, f"the page is {wide}px wide on a 390px screen"
+    for path in ("/", "/instances/alpha", "/new", "/events"):
+        phone.goto(server + path)
+        wide = int(phone.evaluate("document.documentElement.scrollWidth"))
+        assert wide <= 390, f"{path} is {wide}px wide on a 390px screen"
+
+
+UNNAMED = """
+[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                  && !(el.textContent || '').trim())
+  .map((el) => el.outerHTML.slice(0, 80))
+"""
+
+
+def test_every_control_has_a_name(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    for path in ("/", "/instances/alpha", "/new", "/apps", "/events", "/login"):
+        page.goto(server + path)
+        unnamed = page.evaluate(UNNAMED)
+        assert unnamed == [], f"{path}: controls without a name: {unnamed}"
 
 
 TICKER = "import time\nn = 0\nwhile True:\n    n += 1\n    print(f'tick {n}', flush=True)\n    time.sleep(0.2)\n"

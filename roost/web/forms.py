@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -36,10 +36,14 @@ async def form_of(request: Request) -> dict[str, list[str]]:
 
 
 def _local_path(value: str | None) -> str:
-    """Where to go back to: a path on this server, never another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    """Where to go back to: a path on this server, never another site (browsers drop
+    tabs and newlines from a URL and read a backslash as a slash: ``/\t/evil``)."""
+    if not value or any(ord(c) < 0x21 or c == "\\" for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if not value.startswith("/") or value.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return value
 
 
 @router.get("/login", response_class=HTMLResponse)

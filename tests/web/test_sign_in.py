@@ -90,7 +90,14 @@ async def test_a_wrong_token_is_a_form_saying_so_and_counts_as_a_failure(
 
 async def test_the_way_back_is_only_ever_this_server(signed: Signed) -> None:
     async with browser(signed.ctx, "10.1.0.3") as http:
-        for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        for elsewhere in (
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "javascript:alert(1)",
+        ):
             done = await sign_in(http, signed.admin, elsewhere)
             assert done.headers["location"] == "/"
 

@@ -17,7 +17,7 @@ from roost.auth import Actor
 from roost.domain.errors import RoostError
 from roost.services import app_specs, create
 from roost.services.context import Context
-from roost.web.forms import form_of
+from roost.web.forms import field_of, form_of
 from roost.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +96,7 @@ async def new_page(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
 async def create_from_form(request: Request, ctx: Ctx, caller: Caller) -> Response:
     """Make the instance, then its page; or the form again with what is wrong."""
     posted = await form_of(request)
-    values = {key: (posted.get(key) or [""])[0] for key in FIELDS}
+    values = {key: field_of(posted, key) for key in FIELDS}
     try:
         body = InstanceCreate.model_validate(_parsed(values))
         made = await create.create_instance(ctx, caller, body.to_request())

@@ -35,6 +35,11 @@ async def form_of(request: Request) -> dict[str, list[str]]:
     return fields
 
 
+def field_of(fields: dict[str, list[str]], name: str) -> str:
+    """A posted field's first value ('' when it was not sent)."""
+    return (fields.get(name) or [""])[0]
+
+
 def _local_path(value: str | None) -> str:
     """Where to go back to: a path on this server, never another site (browsers drop
     tabs and newlines from a URL and read a backslash as a slash: ``/\t/evil``)."""
@@ -58,7 +63,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     """Check the token; on success a session cookie (HttpOnly, SameSite=Strict, Secure
     over TLS) and back to where the user was going."""
     fields = await form_of(request)
-    token = (fields.get("token") or [""])[0]
+    token = field_of(fields, "token")
     going = _local_path((fields.get("next") or ["/"])[0])
     address = (request.client.host if request.client else "unknown") or "unknown"
     try:
@@ -98,7 +103,7 @@ async def logout() -> Response:
 async def act(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
     """One action on the selected instances; each instance's outcome."""
     fields = await form_of(request)
-    action = (fields.get("action") or [""])[0]
+    action = field_of(fields, "action")
     selected = list(dict.fromkeys(fields.get("instance_id") or []))
     if action not in ACTIONS:
         raise InvalidInput(f"no such action {action!r}", code="INVALID_ACTION")
@@ -139,14 +144,14 @@ async def act(request: Request, ctx: Ctx, caller: Caller) -> HTMLResponse:
 async def register(request: Request, ctx: Ctx, caller: Caller) -> Response:
     """Register an app, or a new version of it, from a spec as JSON (admins)."""
     fields = await form_of(request)
-    text = (fields.get("spec") or [""])[0]
+    text = field_of(fields, "spec")
     try:
         try:
             document = json.loads(text)
         except ValueError as exc:
             raise InvalidInput(f"the spec is not JSON: {exc}", code="INVALID_SPEC") from None
         spec = app_specs.spec_of_document(document, "dashboard")
-        default = (fields.get("default") or [""])[0] == "on"
+        default = field_of(fields, "default") == "on"
         await app_specs.register_app(ctx, caller, spec, make_default=default)
     except RoostError as refused:
         found = await app_specs.list_apps(ctx, caller)
@@ -155,7 +160,7 @@ async def register(request: Request, ctx: Ctx, caller: Caller) -> Response:
             "apps.html",
             status=refused.status,
             apps=found,
-            can_register=True,
+            can_register=await ctx.policy.allows(caller, "app.register"),
             spec_text=text,
             problem=f"{refused.message} ({refused.code})",
         )

@@ -15,14 +15,10 @@ from roost.api.deps import Caller, Ctx
 from roost.api.schemas import InstancePath
 from roost.domain.errors import InvalidInput
 from roost.services import clone, instances, removal, restore, secrets
-from roost.web.forms import form_of
+from roost.web.forms import field_of, form_of
 from roost.web.render import page
 
 router = APIRouter(include_in_schema=False)
-
-
-def _field(fields: dict[str, list[str]], name: str) -> str:
-    return (fields.get(name) or [""])[0]
 
 
 def _back_to(instance_id: str) -> Response:
@@ -34,7 +30,7 @@ async def save_config(
     instance_id: InstancePath, request: Request, ctx: Ctx, caller: Caller
 ) -> Response:
     """Replace the instance's config overrides with the posted JSON object."""
-    text = _field(await form_of(request), "config").strip() or "{}"
+    text = field_of(await form_of(request), "config").strip() or "{}"
     try:
         config = json.loads(text)
     except ValueError as exc:
@@ -51,7 +47,7 @@ async def reveal_secret(
     instance_id: InstancePath, request: Request, ctx: Ctx, caller: Caller
 ) -> HTMLResponse:
     """One secret's value, on a page of its own (the read is an event)."""
-    name = _field(await form_of(request), "name")
+    name = field_of(await form_of(request), "name")
     value = await secrets.read_secret(ctx, caller, instance_id, name)
     return page(request, "secret.html", instance_id=instance_id, name=name, value=value)
 
@@ -60,7 +56,7 @@ async def reveal_secret(
 async def restore_from(
     instance_id: InstancePath, request: Request, ctx: Ctx, caller: Caller
 ) -> Response:
-    name = _field(await form_of(request), "backup")
+    name = field_of(await form_of(request), "backup")
     await restore.restore_backup(ctx, caller, instance_id, name)
     return _back_to(instance_id)
 
@@ -69,7 +65,7 @@ async def restore_from(
 async def clone_it(
     instance_id: InstancePath, request: Request, ctx: Ctx, caller: Caller
 ) -> Response:
-    new_id = _field(await form_of(request), "new_id").strip() or None
+    new_id = field_of(await form_of(request), "new_id").strip() or None
     made = await clone.clone_instance(ctx, caller, instance_id, instance_id=new_id)
     return _back_to(made.instance_id)
 
@@ -80,9 +76,11 @@ async def delete_it(
 ) -> Response:
     """Delete the instance once its id was typed to confirm."""
     fields = await form_of(request)
-    if _field(fields, "confirm") != instance_id:
+    if field_of(fields, "confirm") != instance_id:
         raise InvalidInput(
             f"type the instance's id, {instance_id!r}, to delete it", code="NOT_CONFIRMED"
         )
-    await removal.delete_instance(ctx, caller, instance_id, backup=_field(fields, "backup") == "on")
+    await removal.delete_instance(
+        ctx, caller, instance_id, backup=field_of(fields, "backup") == "on"
+    )
     return RedirectResponse("/", status_code=303)

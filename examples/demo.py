@@ -75,7 +75,8 @@ def main() -> None:
         " 3411/5373), pvp and pve of 'default', two registrations of 'my-product'\n"
         "the CLI, in another shell:\n"
         f"  export PATH={Path(sys.executable).parent}:$PATH ROOST_HOME={home}\n"
-        "  roost status all",
+        "  roost status all\n"
+        f"the dashboard: http://{args.host}:{args.port}/",
         flush=True,
     )
     roost = Path(sys.executable).with_name("roost")

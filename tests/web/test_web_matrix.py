@@ -15,14 +15,13 @@ from fastapi.routing import APIRoute
 from roost.api.app import create_app
 from roost.settings import Settings, sqlite_url
 from tests.api.test_route_matrix import (
-    PRINCIPALS,
     SIGNED_OUT,
     Cell,
     Req,
     Row,
     World,
-    ask,
     expected,
+    mismatches,
     world,
 )
 
@@ -106,14 +105,7 @@ def expected_here(route: str, row: Row, principal: str) -> int:
 async def test_every_dashboard_route_answers_each_principal_as_its_role_says(
     world: World,
 ) -> None:
-    wrong = []
-    for route, row in MATRIX.items():
-        for principal in PRINCIPALS:
-            cell = await world.cell()
-            got = await ask(world, row, cell, principal)
-            want = expected_here(route, row, principal)
-            if got != want:
-                wrong.append(f"{route} as {principal}: {got}, expected {want}")
+    wrong = await mismatches(world, MATRIX, expected_here)
     assert wrong == [], "\n".join(wrong)
 
 

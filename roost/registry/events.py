@@ -50,8 +50,10 @@ def list_events(
     actor: str | None = None,
     outcome: str | None = None,
     visible_to: str | None = None,
+    before: int | None = None,
 ) -> list[Event]:
-    """Events in the order they happened: from ``since`` on, or else the latest ``limit``.
+    """Events in the order they happened: from ``since`` on, or else the latest ``limit``
+    (of those before the event ``before``: the page before one seen).
     ``visible_to``: only the events of instances that user owns or was given."""
     query = select(events)
     if instance_id is not None:
@@ -66,6 +68,8 @@ def list_events(
             | instances.c.pk.in_(user_store.shared_with(visible_to))
         )
         query = query.where(events.c.instance_id.in_(theirs))
+    if before is not None:
+        query = query.where(events.c.pk < before)
     if since is not None:
         query = query.where(events.c.at >= since).order_by(events.c.pk).limit(limit)
         rows = list(conn.execute(query))

@@ -19,6 +19,7 @@ async def list_events(
     limit: int = 100,
     by: str | None = None,
     outcome: str | None = None,
+    before: int | None = None,
 ) -> list[Event]:
     """Events oldest first: from ``since`` on, else the latest ``limit``; ``by`` an actor,
     with an ``outcome``. Who is no admin sees the events of the instances it may see."""
@@ -31,4 +32,5 @@ async def list_events(
         actor=by,
         outcome=outcome,
         visible_to=None if actor.admin else actor.user or "",
+        before=before,
     )

@@ -32,6 +32,7 @@ from roost.web.render import ago, page, percent, short_size
 router = APIRouter(include_in_schema=False)
 PAGE = 100
 LOG_LINES = 200  # of each service's log, on the page
+EVENTS_PAGE = 200
 BULK = ("start", "stop", "restart", "backup")
 SORTS = {
     "created": lambda row: 0,
@@ -236,18 +237,21 @@ async def events_page(
     instance_id: Annotated[IdText | None, Query()] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     outcome: Annotated[str | None, Query(pattern="^(ok|error|denied)?$")] = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
-    """The audit log, newest first, filtered by instance, actor and outcome."""
+    """The audit log, newest first, 200 a page, filtered by instance, actor and outcome."""
     found = await events.list_events(
         ctx,
         caller,
         instance_id=instance_id or None,
-        limit=200,
+        limit=EVENTS_PAGE,
         by=actor or None,
         outcome=outcome or None,
+        before=before,
     )
     chosen = {"instance_id": instance_id or "", "actor": actor or "", "outcome": outcome or ""}
-    return page(request, "events.html", events=list(reversed(found)), chosen=chosen)
+    older = found[0].pk if len(found) == EVENTS_PAGE else None
+    return page(request, "events.html", events=list(reversed(found)), chosen=chosen, older=older)
 
 
 @router.get("/instances/{instance_id}/logs", response_class=HTMLResponse)

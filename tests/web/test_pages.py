@@ -285,3 +285,17 @@ async def test_an_admin_registers_an_app_from_the_apps_page(client: httpx.AsyncC
     assert "{&#34;name&#34;: &#34;game&#34;" in bad.text  # what was typed stays
     broken = await client.post("/apps", data={"spec": "{nope"})
     assert broken.status_code == 400 and "not JSON" in broken.text
+
+
+async def test_the_events_page_goes_back_200_at_a_time(client: httpx.AsyncClient) -> None:
+    await make(client, *(f"ev{n:03}" for n in range(210)))
+    first = (await client.get("/events")).text
+    assert first.count("<code>instance.create</code>") == 200
+    assert "ev209" in first and "ev009" not in first
+    older = re.search(r'href="(/events\?[^"]*before=\d+)"', first)
+    assert older is not None
+    second = (await client.get(older.group(1).replace("&amp;", "&"))).text
+    assert "ev009" in second and "ev209" not in second
+    assert "before=" not in second  # the oldest page
+    api = (await client.get("/v1/events", params={"limit": 5, "before": 6})).json()["events"]
+    assert [e["id"] for e in api] == [1, 2, 3, 4, 5]

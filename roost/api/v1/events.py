@@ -25,9 +25,11 @@ async def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     actor: Annotated[Name | None, Query(description="who: a user, local, anonymous")] = None,
     outcome: Annotated[Literal["ok", "error", "denied"] | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, description="only events older than this id")] = None,
 ) -> EventList:
-    """Events oldest first: from ``since`` on, else the latest ``limit``; of one actor,
-    with one outcome (``denied``: every refusal)."""
+    """Events oldest first: from ``since`` on, else the latest ``limit`` (before the event
+    ``before``: the page older than one seen); of one actor, with one outcome
+    (``denied``: every refusal)."""
     try:
         since_at = parse_rfc3339(since) if since else None
     except ValueError:
@@ -40,5 +42,6 @@ async def events(
         limit=limit,
         by=actor,
         outcome=outcome,
+        before=before,
     )
     return EventList(events=[EventOut.of(e) for e in found])

@@ -26,6 +26,7 @@ from roost.composition import open_context
 from roost.domain.errors import Conflict, RoostError
 from roost.domain.network import is_loopback
 from roost.home import Home
+from roost.services.backup_recovery import settle_interrupted
 from roost.services.boot import boot
 from roost.services.users import bootstrap_admin
 from roost.settings import Settings
@@ -85,6 +86,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             shown = await bootstrap_admin(context, LOCAL_ACTOR, settings.bootstrap_token)
             if shown is not None:
                 print(f"roost: auth is on. The first admin token, shown once: {shown}", flush=True)
+        await settle_interrupted(context)
         await boot(context)
         gc.freeze()  # what boot made lives as long as the server: never scanned again
         config = uvicorn.Config(

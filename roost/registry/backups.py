@@ -117,3 +117,9 @@ def delete_backups(conn: Connection, instance_pk: int, names: list[str]) -> int:
         delete(backups).where(backups.c.instance_pk == instance_pk, backups.c.name.in_(names))
     )
     return int(result.rowcount)
+
+
+def running(conn: Connection) -> list[tuple[BackupRow, int | None]]:
+    """The backups still marked running, each with its instance's pk."""
+    query = select(*_COLUMNS, backups.c.instance_pk).where(backups.c.status == RUNNING)
+    return [(BackupRow(*row[:-1]), row[-1]) for row in conn.execute(query)]

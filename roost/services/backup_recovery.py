@@ -6,7 +6,9 @@ behind is settled, before anything else touches the home:
 - partial archives (``*.partial``, ``*.fetch-*``, ``*.upload-*``) are removed;
 - a restore's set-aside directory (``.<id>.old-<token>``) is put back where the
   instance's directory is missing (killed between the two renames of the swap), and
-  removed where the swap was done; its staging folders (``.<id>.restore-<token>``) go.
+  removed where the swap was done; its staging folders (``.<id>.restore-<token>``) go;
+- an instance left ``migrating`` goes back to the state it had (boot then starts it if
+  it should run).
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from sqlalchemy import Connection
 
 from roost.auth import SUPERVISOR
 from roost.domain.clock import utcnow
+from roost.domain.model import InstanceFilter
+from roost.domain.states import State
 from roost.instance_dir import instances_root
 from roost.registry import backups as store
 from roost.registry import instances as q
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
+from roost.services.queries import every_instance
+from roost.services.transitions import migration_end_unit
 
 INTERRUPTED = "interrupted: the server stopped while it was being taken"
 PARTIAL = re.compile(r".+\.(partial|fetch-[0-9a-f]+|upload-[0-9a-f]+)")
@@ -52,6 +58,9 @@ async def settle_interrupted(ctx: Context) -> int:
 
     failed = await commit(ctx, SUPERVISOR, fail_running)
     removed = await asyncio.to_thread(_clean_files, ctx.home.path)
+    for instance in await every_instance(ctx, InstanceFilter(state=State.MIGRATING)):
+        await commit(ctx, SUPERVISOR, migration_end_unit(instance.instance_id))
+        removed += 1
     if failed or removed:
         log.warning(
             "settled what a stopped server left: %d backups failed, %d leftovers", failed, removed

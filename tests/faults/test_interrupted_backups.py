@@ -15,8 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from roost.auth import SUPERVISOR
+from roost.domain.states import Action
 from roost.services.backup_recovery import INTERRUPTED, settle_interrupted
+from roost.services.changes import commit
 from roost.services.context import Context
+from roost.services.transitions import transition_unit
 from roost.settings import Settings
 from tests.api.test_backups import backed_up
 from tests.conftest import api_client, opened_context
@@ -79,7 +83,10 @@ async def test_a_restore_cut_between_its_renames_gets_the_directory_back(
     (root / ".r1.restore-0a1b2c3d" / "files").mkdir(parents=True)
     # r2: cut after the swap, before the set-aside copy was removed
     (root / ".r2.old-0a1b2c3d" / "data").mkdir(parents=True)
+    await commit(context, SUPERVISOR, transition_unit("r1", Action.RESTORE))
+    assert (await client.get("/v1/instances/r1")).json()["state"] == "migrating"
     await settle_interrupted(context)
+    assert (await client.get("/v1/instances/r1")).json()["state"] == "active"  # as it was
     assert (root / "r1" / "data" / "save.dat").read_text() == "r1 as it was"
     assert (root / "r2" / "data" / "save.dat").read_text() == "r2 as it was"
     assert sorted(p.name for p in root.iterdir()) == ["r1", "r2"]

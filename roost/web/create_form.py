@@ -15,9 +15,10 @@ from roost.api.deps import Caller, Ctx
 from roost.api.schemas import InstanceCreate
 from roost.auth import Actor
 from roost.domain.errors import RoostError
-from roost.services import app_specs, create
+from roost.services import create
 from roost.services.context import Context
 from roost.web.forms import field_of, form_of
+from roost.web.pages import app_names
 from roost.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -80,10 +81,7 @@ async def _form_page(
     problems: dict[str, str],
     status: int = 200,
 ) -> HTMLResponse:
-    try:
-        apps = [detail.app.name for detail in await app_specs.list_apps(ctx, caller)]
-    except RoostError:
-        apps = []
+    apps = await app_names(ctx, caller)
     return page(request, "new.html", status=status, values=values, problems=problems, apps=apps)
 
 

@@ -54,7 +54,6 @@ def _row(ctx: Context, instance: Instance) -> dict[str, Any]:
     values = latest.values if latest is not None else {}
     restarts = values.get("restarts")
     return {
-        "instance": instance,
         "id": instance.instance_id,
         "href": "/instances/" + quote(instance.instance_id, safe=""),
         "name": instance.name if instance.name != instance.instance_id else "",
@@ -90,7 +89,8 @@ def _choice(kind: type[E], field: str, value: str | None) -> E | None:
         ) from None
 
 
-async def _apps(ctx: Context, actor: Actor) -> list[str]:
+async def app_names(ctx: Context, actor: Actor) -> list[str]:
+    """The apps' names for a choice, or none for a token that may not list them."""
     try:
         return [detail.app.name for detail in await app_specs.list_apps(ctx, actor)]
     except RoostError:  # a token scoped to instances may not list apps
@@ -127,7 +127,7 @@ async def instances_page(
         "instances.html",
         rows=rows,
         next_cursor=listed.next_cursor,
-        apps=await _apps(ctx, caller),
+        apps=await app_names(ctx, caller),
         states=[s.value for s in State],
         healths=[h.value for h in Health],
         chosen={

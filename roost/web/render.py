@@ -15,13 +15,6 @@ from starlette.responses import HTMLResponse
 from roost import __version__
 from roost.auth import ACTOR_KEY
 
-HEALTH_WORDS = {
-    "healthy": "healthy",
-    "unhealthy": "unhealthy",
-    "error": "error",
-    "unknown": "unknown",
-}
-
 
 def short_size(value: float | None) -> str:
     if value is None:
@@ -58,15 +51,13 @@ ENVIRONMENT = ImmutableSandboxedEnvironment(
     auto_reload=False,  # shipped in the package: never changed under a running server
 )
 ENVIRONMENT.filters.update(short_size=short_size, ago=ago, percent=percent)
-ENVIRONMENT.globals.update(version=__version__, health_words=HEALTH_WORDS)
+ENVIRONMENT.globals.update(version=__version__)
 
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A page for the caller: the template with who asks and where they are."""
     actor = request.scope.get(ACTOR_KEY)  # none on the sign-in page
-    html = ENVIRONMENT.get_template(template).render(
-        actor=actor, path=request.url.path, query=request.url.query, **values
-    )
+    html = ENVIRONMENT.get_template(template).render(actor=actor, path=request.url.path, **values)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 

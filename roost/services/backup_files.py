@@ -14,10 +14,12 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 from roost.backup_tree import file_sha256
 from roost.domain.errors import Conflict, RoostError
+from roost.failures import log_failure
 from roost.registry.backups import BackupRow
 from roost.services import restic_target
 from roost.services.context import Context
@@ -92,19 +94,28 @@ def _fetch(ctx: Context, row: BackupRow, path: Path) -> None:
             partial.unlink()
 
 
-async def remove_files(ctx: Context, row: BackupRow) -> None:
-    """The archive and its copy, gone (what cannot be removed is logged)."""
-    if row.target != "archive":
-        return
-    try:
-        archive_path(ctx, row.instance_id, row.name).unlink(missing_ok=True)
-    except OSError as error:
-        log.warning("could not remove the archive of backup %s: %s", row.name, error)
-    if row.location is not None and ctx.offsite is not None:
+async def remove_stored(ctx: Context, rows: Sequence[BackupRow]) -> None:
+    """What the backups of ``rows`` stored, gone once their records are: archives and
+    their copies, and restic snapshots (one forget and prune for all). What cannot be
+    removed is logged: the records are gone, it only takes room."""
+    for row in rows:
+        if row.target != "archive":
+            continue
         try:
-            await asyncio.to_thread(ctx.offsite.delete, row.location)
+            archive_path(ctx, row.instance_id, row.name).unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("could not remove the archive of backup %s: %s", row.name, error)
+        if row.location is not None and ctx.offsite is not None:
+            try:
+                await asyncio.to_thread(ctx.offsite.delete, row.location)
+            except Exception as error:
+                log.warning("could not remove the copy %s: %s", row.location, error)
+    snapshots = [row for row in rows if row.target == "restic"]
+    if snapshots:
+        try:
+            await restic_target.forget(ctx, snapshots)
         except Exception as error:
-            log.warning("could not remove the copy %s: %s", row.location, error)
+            log_failure(log, error, "could not forget the snapshots of %d backups", len(snapshots))
 
 
 async def unpack(ctx: Context, row: BackupRow, instance_id: str) -> Unpacked:

@@ -29,8 +29,8 @@ from roost.domain.states import State
 from roost.failures import log_failure
 from roost.registry import backups as store
 from roost.registry import instances as q
-from roost.services import backups, instance_files, restic_target
-from roost.services.backup_files import remove_files
+from roost.services import backups, instance_files
+from roost.services.backup_files import remove_stored
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
@@ -153,11 +153,5 @@ async def prune(ctx: Context, actor: Actor, instance: Instance, schedule: Schedu
         record("backup.pruned", instance, details={"names": doomed})
 
     await commit(ctx, actor, forget)
-    gone = [row for row in rows if row.name in doomed]
-    for row in gone:
-        await remove_files(ctx, row)
-    try:
-        await restic_target.forget(ctx, [row for row in gone if row.target == "restic"])
-    except Exception as error:  # the records are gone: the snapshots only take room
-        log_failure(log, error, "could not forget the snapshots of pruned backups")
+    await remove_stored(ctx, [row for row in rows if row.name in doomed])
     return doomed

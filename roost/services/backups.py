@@ -44,7 +44,7 @@ from roost.services.backup_files import (
     archive_path,
     copy_off,
     ensure_local,
-    remove_files,
+    remove_stored,
 )
 from roost.services.changes import Recorder, commit
 from roost.services.context import Context
@@ -345,9 +345,4 @@ async def delete_backup(ctx: Context, actor: Actor, instance_id: str, name: str)
         record("backup.deleted", instance, details={"name": name, "kind": row.kind})
 
     await commit(ctx, actor, forget)
-    await remove_files(ctx, row)
-    if row.target == "restic":
-        try:
-            await restic_target.forget(ctx, [row])
-        except Exception as error:  # the record is gone: the snapshot only takes room
-            log.warning("could not forget the snapshot of backup %s: %s", name, error)
+    await remove_stored(ctx, [row])

@@ -133,11 +133,6 @@ class Restic:
     def check(self) -> None:
         self.run("check")
 
-    def repository_bytes(self) -> int:
-        """The repository's size on disk (a local repository only)."""
-        root = Path(self.repository)
-        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-
 
 def _summary(output: str) -> dict[str, Any]:
     for line in reversed(output.splitlines()):

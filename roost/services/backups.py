@@ -150,9 +150,7 @@ async def _write(
         async with consistent(ctx, actor, instance):
             base, extras = await backup_parts.parts(ctx, instance, row)
             if row.target == "restic":
-                size, digest, location = await restic_target.write(
-                    ctx, base, extras, backup_parts.without_logs(with_logs), with_logs
-                )
+                size, digest, location = await restic_target.write(ctx, base, extras, with_logs)
             else:
                 folder = InstanceDir(ctx.home.path, instance.instance_id).path
                 transfer = ctx.transfers[(row.instance_id, row.name)] = Transfer()

@@ -29,6 +29,7 @@ from roost.domain.backups import FILES, MANIFEST, FileEntry, Manifest
 from roost.domain.errors import InvalidInput
 from roost.registry.backups import BackupRow
 from roost.restic import Restic, ResticFailed
+from roost.services.backup_parts import without_logs
 from roost.services.context import Context
 
 PREFIX = "restic:"
@@ -55,7 +56,6 @@ async def write(
     ctx: Context,
     base: Manifest,
     extras: Mapping[str, bytes],
-    include: Callable[[str], bool],
     with_logs: bool,
 ) -> tuple[int, str, str]:
     """Back the instance up as a snapshot: its logical size, the manifest's sha256,
@@ -63,9 +63,7 @@ async def write(
     restic = repository(ctx)
     instance_id = base.instance_id
     async with restic_lock(ctx, instance_id):
-        return await asyncio.to_thread(
-            _write, restic, ctx.home.path, base, extras, include, with_logs
-        )
+        return await asyncio.to_thread(_write, restic, ctx.home.path, base, extras, with_logs)
 
 
 def restic_lock(ctx: Context, instance_id: str) -> asyncio.Lock:
@@ -78,7 +76,6 @@ def _write(
     home: Path,
     base: Manifest,
     extras: Mapping[str, bytes],
-    include: Callable[[str], bool],
     with_logs: bool,
 ) -> tuple[int, str, str]:
     instance_id = base.instance_id
@@ -86,6 +83,7 @@ def _write(
     stage = STAGE / instance_id
     (home / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
     (home / stage).mkdir(parents=True, exist_ok=True, mode=0o700)
+    include = without_logs(with_logs)
     files = list_files(home / folder, include, home / STAGE / f"{instance_id}.hashes.json")
     manifest = replace(base, files=files)
     manifest_bytes = json.dumps(manifest.to_json(), separators=(",", ":")).encode()

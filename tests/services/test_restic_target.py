@@ -56,21 +56,20 @@ def test_a_file_changed_after_it_was_hashed_fails_the_backup(tmp_path: Path) -> 
     victim = home / "instances" / "w1" / "data" / "region.dat"
     restic = restic_in(tmp_path, WriterDuringBackup, victim=victim)
     with pytest.raises(FileChangedDuringBackup, match=r"data/region\.dat changed"):
-        _write(restic, home, BASE, {}, lambda path: True, True)
+        _write(restic, home, BASE, {}, True)
     assert json.loads(restic.run("snapshots", "--json")) == []
 
 
 def test_unchanged_files_are_not_read_again_and_logs_stay_out(tmp_path: Path) -> None:
     home = home_with_world(tmp_path)
     restic = restic_in(tmp_path)
-    no_logs = lambda path: not path.startswith("logs")  # noqa: E731
-    _write(restic, home, BASE, {}, no_logs, False)
+    _write(restic, home, BASE, {}, False)
     known = home / "backups" / ".restic" / "w1.hashes.json"
     remembered = json.loads(known.read_text())
     assert list(remembered) == ["data/region.dat"]
     remembered["data/region.dat"][3] = "0" * 64  # a hash only the cache can give
     known.write_text(json.dumps(remembered))
-    size, _, location = _write(restic, home, BASE, {}, no_logs, False)
+    size, _, location = _write(restic, home, BASE, {}, False)
     manifest = json.loads((home / "backups" / ".restic" / "w1" / "manifest.json").read_text())
     assert manifest["files"][0][2] == "0" * 64  # not read again: size, mtime, inode same
     listed = restic.run("ls", "--json", location.removeprefix("restic:"))

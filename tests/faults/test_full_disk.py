@@ -18,7 +18,7 @@ import pytest
 from roost.domain.errors import InsufficientStorage
 from roost.instance_dir import InstanceDir, RenderedFile
 from roost.runtime.logs import rotate
-from tests.servers import free_port, server
+from tests.servers import free_port, server, tmpfs
 
 pytestmark = pytest.mark.slow
 VALUE = os.urandom(48 * 1024)
@@ -27,19 +27,8 @@ VALUE = os.urandom(48 * 1024)
 @pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Path]:
     """An empty 16 MiB tmpfs, mounted for this test."""
-    mount = tmp_path / "home"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "home", "size=16m,mode=0700") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def fill(disk: Path) -> Path:

@@ -6,7 +6,6 @@ meets a full disk fails, keeps nothing, and the next one completes once there is
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,7 +23,7 @@ from roost.services.transitions import transition_unit
 from roost.settings import Settings
 from tests.api.test_backups import backed_up
 from tests.conftest import api_client, opened_context
-from tests.servers import free_port, server
+from tests.servers import free_port, server, tmpfs
 
 pytestmark = pytest.mark.slow
 
@@ -94,20 +93,8 @@ async def test_a_restore_cut_between_its_renames_gets_the_directory_back(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", "size=24m,mode=0700") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 async def test_a_backup_that_meets_a_full_disk_fails_and_keeps_nothing(

@@ -3,7 +3,6 @@ systems: EXDEV) puts the old directory back exactly."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from roost.archive import write_archive
 from roost.domain.backups import Manifest
 from roost.services.restore_files import swap_in
+from tests.servers import tmpfs
 
 BASE = Manifest("r1", "saved", "1", "0.1.0", "2026-11-30T12:00:00Z", {})
 
@@ -19,18 +19,8 @@ BASE = Manifest("r1", "saved", "1", "0.1.0", "2026-11-30T12:00:00Z", {})
 @pytest.fixture
 def elsewhere(tmp_path: Path) -> Iterator[Path]:
     """A folder on a file system of its own (a tmpfs)."""
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
+    with tmpfs(tmp_path / "elsewhere", "size=8m") as folder:
+        yield folder
 
 
 def home_with_backup(tmp_path: Path) -> tuple[Path, Path, Path]:

@@ -37,37 +37,35 @@ class RolePolicy:
         self._allowed: dict[str, set[tuple[str, str]]] = {}
 
     async def authorize(self, actor: Actor, action: str, target: str | None = None) -> None:
-        if actor.admin:
-            return
         try:
-            if action in ON_INSTANCE and target is not None:
-                asked = (actor.token or actor.name, action)
-                allowed = self._allowed.get(target)
-                if allowed is not None and asked in allowed:
-                    return
-                access = self._access.get(target) or await self._load(target)
-                if access is not None:
-                    check(actor, action, access)
-                    self._allowed.setdefault(target, set()).add(asked)
-            else:
-                check_general(actor, action, target)
+            await self._check(actor, action, target)
         except AccessDenied as refused:
             await self._record(actor, action, target, refused)
             raise
 
     async def allows(self, actor: Actor, action: str, target: str | None = None) -> bool:
-        if actor.admin:
-            return True
         try:
-            if action in ON_INSTANCE and target is not None:
-                access = self._access.get(target) or await self._load(target)
-                if access is not None:
-                    check(actor, action, access)
-            else:
-                check_general(actor, action, target)
+            await self._check(actor, action, target)
         except AccessDenied:
             return False
         return True
+
+    async def _check(self, actor: Actor, action: str, target: str | None) -> None:
+        """Raise AccessDenied when ``actor`` may not; what was allowed on an instance
+        that exists is remembered."""
+        if actor.admin:
+            return
+        if action in ON_INSTANCE and target is not None:
+            asked = (actor.token or actor.name, action)
+            allowed = self._allowed.get(target)
+            if allowed is not None and asked in allowed:
+                return
+            access = self._access.get(target) or await self._load(target)
+            if access is not None:
+                check(actor, action, access)
+                self._allowed.setdefault(target, set()).add(asked)
+        else:
+            check_general(actor, action, target)
 
     def forget(self, instance_id: str) -> None:
         self._access.pop(instance_id, None)

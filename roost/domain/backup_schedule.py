@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field
 
+from roost.domain.backups import Target
 from roost.domain.durations import parse_duration
 from roost.domain.errors import InvalidInput
 from roost.domain.retention import KeepPolicy, to_keep
@@ -41,7 +42,7 @@ class BackupSpec(BaseModel):
     keep_weekly: Annotated[int, Field(ge=0, le=10_000)] = 0
     keep_monthly: Annotated[int, Field(ge=0, le=10_000)] = 0
     rotate_manual: bool = False
-    target: Literal["archive", "restic"] = "archive"  # where its backups go by default
+    target: Target = "archive"  # where its backups go by default
     pre: Annotated[list[str], Field(min_length=1)] | None = None  # before the copy (flush)
     post: Annotated[list[str], Field(min_length=1)] | None = None  # after it, always
     mode: Literal["live", "stop", "pause"] = "live"  # what the services do meanwhile

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from roost.domain.errors import InvalidInput
@@ -27,6 +27,8 @@ MANIFEST = "manifest.json"
 CACHE_DUMP = "cache.ndjson"
 SEALED = "sealed.json"
 FILES = "files/"
+Target = Literal["archive", "restic"]  # where a backup is kept
+TARGETS: tuple[str, ...] = get_args(Target)
 KINDS = ("manual", "scheduled", "pre-restore", "pre-delete", "uploaded")
 NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z-[a-z-]{1,16}-[0-9a-f]{6}")
 MAX_ENTRIES = 1_000_000

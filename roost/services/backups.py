@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from roost.archive import Scanned, scan_archive
 from roost.auth import Actor
 from roost.domain.backups import (
+    TARGETS,
     ArchiveRefused,
     Transfer,
     backup_name,
@@ -50,7 +51,6 @@ from roost.services.changes import Recorder, commit
 from roost.services.context import Context
 
 MAX_NOTE = 1000
-TARGETS = ("archive", "restic")
 log = logging.getLogger("roost.backups")
 
 

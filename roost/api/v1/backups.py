@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
@@ -18,6 +18,7 @@ from roost.api.schemas import (
     instance_json,
     json_response,
 )
+from roost.domain.backups import Target
 from roost.services import backup_clone, backup_uploads, restore
 from roost.services import backups as use
 
@@ -31,7 +32,7 @@ BackupName = Annotated[str, Path(max_length=64)]
 class BackupCreate(Strict):
     note: str | None = Field(default=None, max_length=use.MAX_NOTE)
     with_logs: bool = False
-    target: Literal["archive", "restic"] | None = None  # default: the app's or config's
+    target: Target | None = None  # default: the app's or config's
 
 
 class Progress(BaseModel):
